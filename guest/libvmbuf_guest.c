@@ -1,0 +1,110 @@
+/* libvmbuf-guest - guest-side helpers over the dma-heap and /dev/vmbuf UAPIs. */
+#include "libvmbuf_guest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int vg_heap_path(char *buf, size_t size, const char *pool)
+{
+	int n = snprintf(buf, size, "/dev/dma_heap/vmbuf-%s", pool);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int vg_heap_ioctl(int heap_fd, uint64_t len, uint32_t fd, uint32_t fd_flags, uint64_t heap_flags,
+		  int *out_fd)
+{
+	struct dma_heap_allocation_data d = {
+		.len = len, .fd = fd, .fd_flags = fd_flags, .heap_flags = heap_flags,
+	};
+
+	if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d) < 0)
+		return -errno;
+	*out_fd = d.fd;
+	return 0;
+}
+
+int vg_alloc(const char *pool, uint64_t len)
+{
+	char path[96];
+	int heap, fd, r;
+
+	r = vg_heap_path(path, sizeof(path), pool);
+	if (r < 0)
+		return r;
+	heap = open(path, O_RDWR | O_CLOEXEC);
+	if (heap < 0)
+		return -errno;
+	r = vg_heap_ioctl(heap, len, 0, O_RDWR | O_CLOEXEC, 0, &fd);
+	close(heap);
+	return r < 0 ? r : fd;
+}
+
+int vg_sync(int buf_fd, int start, int write)
+{
+	struct dma_buf_sync s = {
+		.flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
+			 (write ? DMA_BUF_SYNC_RW : DMA_BUF_SYNC_READ),
+	};
+
+	return ioctl(buf_fd, DMA_BUF_IOCTL_SYNC, &s) < 0 ? -errno : 0;
+}
+
+int vg_info(struct vmbuf_info *info)
+{
+	int fd = open("/dev/vmbuf", O_RDWR | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, VMBUF_IOC_INFO, info) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int vg_pattern_parse(const char *spec, int *is_seq, uint8_t *value)
+{
+	unsigned long v;
+	char *end;
+
+	*is_seq = !strncmp(spec, "seq:", 4);
+	if (*is_seq)
+		spec += 4;
+	errno = 0;
+	v = strtoul(spec, &end, 0);
+	if (errno || end == spec || *end || v > 255)
+		return -EINVAL;
+	*value = v;
+	return 0;
+}
+
+static inline uint8_t pattern_byte(size_t i, uint8_t seed)
+{
+	return (uint8_t)(i * 131 + seed * 7 + (i >> 12));
+}
+
+void vg_pattern_fill(uint8_t *p, size_t len, int is_seq, uint8_t value)
+{
+	if (!is_seq) {
+		memset(p, value, len);
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern_byte(i, value);
+}
+
+long vg_pattern_check(const uint8_t *p, size_t len, int is_seq, uint8_t value)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (is_seq ? pattern_byte(i, value) : value))
+			return (long)i;
+	return -1;
+}

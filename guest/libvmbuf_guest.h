@@ -1,0 +1,40 @@
+/*
+ * libvmbuf-guest - a small library over vmbuf's guest interfaces: the
+ * dma-heap ALLOC ioctl on /dev/dma_heap/vmbuf-<pool> and /dev/vmbuf.
+ * Functions return 0 or a file descriptor on success, a negative errno on
+ * failure, and never print.
+ */
+#ifndef VMBUF_GUEST_H
+#define VMBUF_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/vmbuf.h>
+
+/* Path of the heap of @pool ("/dev/dma_heap/vmbuf-<pool>") into @buf. */
+int vg_heap_path(char *buf, size_t size, const char *pool);
+
+/* Allocate @len bytes from @pool's heap; returns a dma-buf fd (O_RDWR|O_CLOEXEC). */
+int vg_alloc(const char *pool, uint64_t len);
+
+/* Raw DMA_HEAP_IOCTL_ALLOC on an open heap fd, for ABI tests. Returns 0 or -errno. */
+int vg_heap_ioctl(int heap_fd, uint64_t len, uint32_t fd, uint32_t fd_flags, uint64_t heap_flags,
+		  int *out_fd);
+
+/* DMA_BUF_IOCTL_SYNC start/end around CPU access. */
+int vg_sync(int buf_fd, int start, int write);
+
+/* VMBUF_IOC_INFO. */
+int vg_info(struct vmbuf_info *info);
+
+/*
+ * Fill patterns: "0xNN" (every byte NN) or "seq:SEED" (byte i is
+ * (i * 131 + SEED * 7 + (i >> 12)) & 0xff, so every page differs).
+ */
+int vg_pattern_parse(const char *spec, int *is_seq, uint8_t *value);
+void vg_pattern_fill(uint8_t *p, size_t len, int is_seq, uint8_t value);
+/* Index of the first byte that differs from the pattern, or -1. */
+long vg_pattern_check(const uint8_t *p, size_t len, int is_seq, uint8_t value);
+
+#endif

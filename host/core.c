@@ -1,0 +1,400 @@
+/*
+ * core - VMs, pools and buffers, and one handler per request type.
+ *
+ * Every request is a byte string from a guest. Handlers check the length
+ * for their type, every field, the VM's rights and its limits before they
+ * change anything; a failed request changes nothing. Buffer ids are looked
+ * up only among the requesting VM's own buffers, so another VM's id reads
+ * as ENOENT.
+ */
+#include "core.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "list.h"
+#include "log.h"
+#include "util.h"
+#include "../kmod/include/uapi/linux/virtio_vmbuf.h"
+
+struct buffer {
+	struct list link;	/* in core_vm.buffers */
+	uint64_t id;
+	struct pool *pool;
+	uint64_t off, size;
+};
+
+struct core_vm {
+	struct core *core;
+	const struct config_vm *cfg;
+	unsigned int slot;	/* 1-based */
+	bool connected;
+	bool hello;
+	uint64_t used;
+	unsigned int nbuffers;
+	unsigned int npools;
+	struct pool *pools[CONFIG_POOLS_PER_VM];
+	struct list buffers;
+};
+
+struct core {
+	const struct config *cfg;
+	uint64_t next_buffer_id;
+	unsigned int npools, nvms;
+	struct pool pools[CONFIG_MAX_POOLS];
+	struct core_vm vms[CONFIG_MAX_VMS];
+};
+
+int core_new(struct core **out, const struct config *cfg)
+{
+	struct core *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->cfg = cfg;
+	c->next_buffer_id = 1;
+	for (unsigned int i = 0; i < cfg->npools; i++) {
+		r = pool_create(&c->pools[i], i + 1, cfg->pools[i].name, cfg->pools[i].size);
+		if (r < 0) {
+			log_err("pool '%s': cannot create %llu-byte memfd: %s", cfg->pools[i].name,
+				(unsigned long long)cfg->pools[i].size, strerror(-r));
+			core_free(c);
+			return r;
+		}
+		c->npools++;
+	}
+	for (unsigned int i = 0; i < cfg->nvms; i++) {
+		struct core_vm *vm = &c->vms[i];
+
+		vm->core = c;
+		vm->cfg = &cfg->vms[i];
+		vm->slot = i + 1;
+		list_init(&vm->buffers);
+		for (unsigned int p = 0; p < cfg->npools; p++)
+			if (cfg->pools[p].member[i])
+				vm->pools[vm->npools++] = &c->pools[p];
+		c->nvms++;
+	}
+	*out = c;
+	return 0;
+}
+
+void core_free(struct core *c)
+{
+	if (!c)
+		return;
+	for (unsigned int i = 0; i < c->nvms; i++)
+		core_vm_reset(&c->vms[i]);
+	for (unsigned int i = 0; i < c->npools; i++)
+		pool_destroy(&c->pools[i]);
+	free(c);
+}
+
+unsigned int core_vm_count(const struct core *c)
+{
+	return c->nvms;
+}
+
+struct core_vm *core_vm_at(struct core *c, unsigned int i)
+{
+	return i < c->nvms ? &c->vms[i] : NULL;
+}
+
+struct core_vm *core_vm_by_name(struct core *c, const char *name)
+{
+	int i = config_find_vm(c->cfg, name);
+
+	return i < 0 ? NULL : &c->vms[i];
+}
+
+const char *core_vm_name(const struct core_vm *vm)
+{
+	return vm->cfg->name;
+}
+
+unsigned int core_pool_count(const struct core *c)
+{
+	return c->npools;
+}
+
+struct pool *core_pool_at(struct core *c, unsigned int i)
+{
+	return i < c->npools ? &c->pools[i] : NULL;
+}
+
+struct pool *core_pool_by_name(struct core *c, const char *name)
+{
+	int i = config_find_pool(c->cfg, name);
+
+	return i < 0 ? NULL : &c->pools[i];
+}
+
+bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm)
+{
+	return c->cfg->pools[p->id - 1].member[vm->slot - 1];
+}
+
+uint16_t core_pool_position(const struct pool *p, const struct core_vm *vm)
+{
+	return (uint16_t)(p->id << 8 | vm->slot);
+}
+
+int core_vm_connect(struct core_vm *vm)
+{
+	if (vm->connected)
+		return -EBUSY;
+	vm->connected = true;
+	vm->hello = false;
+	return 0;
+}
+
+static void buffer_destroy(struct core_vm *vm, struct buffer *b)
+{
+	int r = pool_release(b->pool, b->off, b->size);
+
+	if (r < 0)
+		log_err("pool '%s': releasing [%llu, +%llu) failed: %s", b->pool->name,
+			(unsigned long long)b->off, (unsigned long long)b->size, strerror(-r));
+	vm->used -= b->size;
+	vm->nbuffers--;
+	list_del(&b->link);
+	free(b);
+}
+
+void core_vm_reset(struct core_vm *vm)
+{
+	struct buffer *b, *tmp;
+	unsigned int n = vm->nbuffers;
+
+	list_for_each_safe(b, tmp, &vm->buffers, link)
+		buffer_destroy(vm, b);
+	if (n)
+		log_info("vm '%s': released %u buffer(s)", vm->cfg->name, n);
+	vm->hello = false;
+}
+
+void core_vm_disconnect(struct core_vm *vm)
+{
+	core_vm_reset(vm);
+	vm->connected = false;
+}
+
+static struct pool *vm_pool(struct core_vm *vm, uint32_t pool_id)
+{
+	for (unsigned int i = 0; i < vm->npools; i++)
+		if (vm->pools[i]->id == pool_id)
+			return vm->pools[i];
+	return NULL;
+}
+
+static struct buffer *vm_buffer(struct core_vm *vm, uint64_t id)
+{
+	struct buffer *b;
+
+	list_for_each(b, &vm->buffers, link)
+		if (b->id == id)
+			return b;
+	return NULL;
+}
+
+/* Each handler returns the response length or a negative errno (header only). */
+
+static ssize_t handle_hello(struct core_vm *vm, const void *req, size_t len, void *out)
+{
+	const struct virtio_vmbuf_hello *h = req;
+	struct virtio_vmbuf_hello_resp *r = out;
+
+	if (len < sizeof(*h))
+		return -EBADMSG;
+	r->version = htole32(VIRTIO_VMBUF_VERSION);
+	if (le32toh(h->version) != VIRTIO_VMBUF_VERSION)
+		return -EPROTONOSUPPORT;
+	r->features = htole64(VIRTIO_VMBUF_F_NONE);
+	r->quota_bytes = htole64(vm->cfg->quota);
+	str_to_field(r->vm_name, sizeof(r->vm_name), vm->cfg->name);
+	r->npools = htole32(vm->npools);
+	for (unsigned int i = 0; i < vm->npools; i++) {
+		struct virtio_vmbuf_pool_info *pi = &r->pools[i];
+		const struct pool *p = vm->pools[i];
+
+		pi->pool_id = htole32(p->id);
+		pi->position = htole16(core_pool_position(p, vm));
+		pi->size = htole64(p->size);
+		pi->data_offset = htole64(p->alloc.base);
+		str_to_field(pi->name, sizeof(pi->name), p->name);
+	}
+	vm->hello = true;
+	log_info("vm '%s': hello, %u pool(s)", vm->cfg->name, vm->npools);
+	return sizeof(*r);
+}
+
+static ssize_t handle_alloc(struct core_vm *vm, const void *req, size_t len, void *out)
+{
+	const struct virtio_vmbuf_alloc *a = req;
+	struct virtio_vmbuf_alloc_resp *r = out;
+	uint64_t size, off, got;
+	struct buffer *b;
+	struct pool *p;
+	int err;
+
+	if (len < sizeof(*a))
+		return -EBADMSG;
+	size = le64toh(a->size);
+	if (a->flags || size == 0)
+		return -EINVAL;
+	p = vm_pool(vm, le32toh(a->pool_id));
+	if (!p)
+		return -ENOENT;
+	if (vm->nbuffers >= vm->cfg->max_buffers)
+		return -ENOSPC;
+	if (vm->cfg->quota && (size > vm->cfg->quota || vm->used > vm->cfg->quota - size))
+		return -EDQUOT;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	err = pool_alloc(p, size, &off, &got);
+	if (err < 0) {
+		free(b);
+		return err;
+	}
+	if (vm->cfg->quota && vm->used + got > vm->cfg->quota) {
+		/* Page rounding took it over the quota. */
+		pool_release(p, off, got);
+		free(b);
+		return -EDQUOT;
+	}
+	b->id = vm->core->next_buffer_id++;
+	b->pool = p;
+	b->off = off;
+	b->size = got;
+	list_add_tail(&vm->buffers, &b->link);
+	vm->used += got;
+	vm->nbuffers++;
+	r->buffer_id = htole64(b->id);
+	r->offset = htole64(off);
+	r->size = htole64(got);
+	log_debug("vm '%s': alloc buffer %llu in '%s' at %llu, %llu bytes", vm->cfg->name,
+		  (unsigned long long)b->id, p->name, (unsigned long long)off,
+		  (unsigned long long)got);
+	return sizeof(*r);
+}
+
+static ssize_t handle_free(struct core_vm *vm, const void *req, size_t len, void *out)
+{
+	const struct virtio_vmbuf_free *f = req;
+	struct buffer *b;
+
+	(void)out;
+	if (len < sizeof(*f))
+		return -EBADMSG;
+	b = vm_buffer(vm, le64toh(f->buffer_id));
+	if (!b)
+		return -ENOENT;
+	log_debug("vm '%s': free buffer %llu", vm->cfg->name, (unsigned long long)b->id);
+	buffer_destroy(vm, b);
+	return sizeof(struct virtio_vmbuf_resp);
+}
+
+size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *resp, size_t cap)
+{
+	struct virtio_vmbuf_hdr h = { 0 };
+	struct virtio_vmbuf_resp *r = resp;
+	uint32_t type;
+	ssize_t n;
+
+	memset(resp, 0, cap < VIRTIO_VMBUF_MSG_MAX ? cap : VIRTIO_VMBUF_MSG_MAX);
+	if (len >= sizeof(h))
+		memcpy(&h, req, sizeof(h));
+	type = le32toh(h.type);
+	r->type = h.type;
+	r->id = h.id;
+
+	if (len < sizeof(h) || h.flags)
+		n = -EBADMSG;
+	else if (type != VIRTIO_VMBUF_REQ_HELLO && !vm->hello)
+		n = -EPROTO;
+	else
+		switch (type) {
+		case VIRTIO_VMBUF_REQ_HELLO:
+			n = handle_hello(vm, req, len, resp);
+			break;
+		case VIRTIO_VMBUF_REQ_ALLOC:
+			n = handle_alloc(vm, req, len, resp);
+			break;
+		case VIRTIO_VMBUF_REQ_FREE:
+			n = handle_free(vm, req, len, resp);
+			break;
+		default:
+			n = -EOPNOTSUPP;
+			break;
+		}
+	if (n < 0) {
+		r->status = htole32((uint32_t)(int32_t)n);
+		if (type == VIRTIO_VMBUF_REQ_HELLO && n == -EPROTONOSUPPORT)
+			return sizeof(struct virtio_vmbuf_hello_resp);
+		return sizeof(*r);
+	}
+	r->status = 0;
+	return (size_t)n;
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+int core_status_json(struct core *c, FILE *out)
+{
+	fputs("{\"pools\":[", out);
+	for (unsigned int i = 0; i < c->npools; i++) {
+		struct pool *p = &c->pools[i];
+		bool first = true;
+
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		json_str(out, p->name);
+		fprintf(out, ",\"id\":%u,\"size\":%llu,\"used\":%llu,\"largest_free\":%llu,\"buffers\":[",
+			p->id, (unsigned long long)p->size, (unsigned long long)p->alloc.used,
+			(unsigned long long)alloc_largest(&p->alloc));
+		for (unsigned int v = 0; v < c->nvms; v++) {
+			struct buffer *b;
+
+			list_for_each(b, &c->vms[v].buffers, link) {
+				if (b->pool != p)
+					continue;
+				fprintf(out, "%s{\"id\":%llu,\"owner\":", first ? "" : ",",
+					(unsigned long long)b->id);
+				json_str(out, c->vms[v].cfg->name);
+				fprintf(out, ",\"offset\":%llu,\"size\":%llu}",
+					(unsigned long long)b->off, (unsigned long long)b->size);
+				first = false;
+			}
+		}
+		fputs("]}", out);
+	}
+	fputs("],\"vms\":[", out);
+	for (unsigned int v = 0; v < c->nvms; v++) {
+		struct core_vm *vm = &c->vms[v];
+
+		fprintf(out, "%s{\"name\":", v ? "," : "");
+		json_str(out, vm->cfg->name);
+		fprintf(out, ",\"connected\":%s,\"buffers\":%u,\"used\":%llu,\"quota\":%llu}",
+			vm->connected ? "true" : "false", vm->nbuffers,
+			(unsigned long long)vm->used, (unsigned long long)vm->cfg->quota);
+	}
+	fputs("]}\n", out);
+	return ferror(out) ? -EIO : 0;
+}

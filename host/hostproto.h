@@ -1,0 +1,40 @@
+/*
+ * hostproto - wire format of /run/vmbuf/host.sock (SOCK_SEQPACKET), shared
+ * by vmbufd and vmbufctl. One request per packet; the answer is one or more
+ * packets, each a struct vmbuf_host_resp followed by @len payload bytes,
+ * all but the last flagged VMBUF_HOST_RESP_MORE. Host byte order (local).
+ */
+#ifndef VMBUF_HOSTPROTO_H
+#define VMBUF_HOSTPROTO_H
+
+#include <stdint.h>
+
+#define VMBUF_HOST_SOCK "host.sock"
+#define VMBUF_HOST_PAYLOAD_MAX 65536
+
+enum vmbuf_host_op {
+	VMBUF_HOST_STATUS = 1,	/* payload: JSON (docs/vmbufctl.md) */
+	VMBUF_HOST_READ = 2,	/* root only: @len bytes of pool @name at @offset */
+};
+
+struct vmbuf_host_req {
+	uint32_t op;
+	uint32_t flags;		/* zero */
+	uint64_t offset;
+	uint64_t len;
+	char name[32];
+};
+
+#define VMBUF_HOST_RESP_MORE 1u
+
+struct vmbuf_host_resp {
+	int32_t status;		/* 0 or negative errno */
+	uint32_t flags;
+	uint32_t len;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct vmbuf_host_req) == 56, "vmbuf_host_req");
+_Static_assert(sizeof(struct vmbuf_host_resp) == 16, "vmbuf_host_resp");
+
+#endif

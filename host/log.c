@@ -1,0 +1,41 @@
+/* log - leveled, line-oriented logging to stderr. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *log_prog = "vmbuf";
+static enum log_level log_max = LOG_INFO;
+
+void log_init(const char *prog, enum log_level max)
+{
+	log_prog = prog;
+	log_max = max;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_max;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	char line[1024];
+	va_list ap;
+	int n;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* One event, one line: fold any newline a caller let through. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "%s: %s: %s\n", log_prog, names[level], line);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vmbuf.ko internals: the control device (one per guest), pool devices (one
+ * per pool), buffers (one per dma-buf) and the glue between them.
+ *
+ * Locking: vmbuf_lock (mutex) guards the device list and pool matching;
+ * ctl->vq_lock (spinlock, IRQ-safe) guards the control ring; pool->lock
+ * (mutex) guards a pool's buffer list; buf->lock guards attachments.
+ * Functions return 0 or a negative errno.
+ */
+#ifndef VMBUF_INTERNAL_H
+#define VMBUF_INTERNAL_H
+
+#include <linux/completion.h>
+#include <linux/dma-buf.h>
+#include <linux/list.h>
+#include <linux/memremap.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/virtio_vmbuf.h>
+
+#define VMBUF_CTL_QUEUE_SIZE	64
+#define VMBUF_CTL_SLOTS		(VMBUF_CTL_QUEUE_SIZE / 2)	/* out + in descriptor each */
+
+struct vmbuf_slot {
+	struct completion done;
+	u32 resp_len;
+	bool busy;
+	bool lost;		/* timed out: never reused */
+};
+
+struct vmbuf_ctl {
+	struct pci_dev *pdev;
+	void __iomem *regs;		/* BAR0: ivshmem registers */
+	void *region;			/* BAR2: control region, write-back */
+	resource_size_t region_size;
+	struct virtio_vmbuf_ctl_cfg *cfg;
+
+	/* Control queue (driver side). */
+	spinlock_t vq_lock;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u16 avail_idx;
+	u16 last_used;
+	u64 next_id;
+	struct semaphore slots_free;
+	struct vmbuf_slot slots[VMBUF_CTL_SLOTS];
+
+	wait_queue_head_t cfg_wq;
+	bool live;
+
+	/* From HELLO. */
+	char vm_name[VIRTIO_VMBUF_NAME_MAX + 1];
+	u64 quota;
+	u32 npools;
+	struct virtio_vmbuf_pool_info pools[VIRTIO_VMBUF_MAX_POOLS];
+};
+
+struct vmbuf_pool {
+	struct list_head link;		/* vmbuf_pools */
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	u16 position;			/* IVPosition: the daemon's unforgeable id */
+	struct dev_pagemap pgmap;
+	void *vaddr;
+	phys_addr_t phys;
+	resource_size_t size;
+
+	bool matched;			/* confirmed by HELLO */
+	u32 pool_id;
+	u64 data_offset;
+	char name[VIRTIO_VMBUF_NAME_MAX + 1];
+
+	bool heap_registered;
+	char heap_name[VIRTIO_VMBUF_NAME_MAX + 8];
+	char heap_node[VIRTIO_VMBUF_NAME_MAX + 20];
+	struct miscdevice heap;
+
+	struct mutex lock;
+	struct list_head buffers;
+	u64 used;
+	u32 nbuffers;
+};
+
+struct vmbuf_buffer {
+	struct vmbuf_pool *pool;
+	struct list_head link;		/* pool->buffers */
+	u64 id, offset, size;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+
+	struct mutex lock;
+	struct list_head attachments;
+};
+
+extern struct mutex vmbuf_lock;
+extern struct vmbuf_ctl *vmbuf_ctl;	/* under vmbuf_lock */
+extern struct list_head vmbuf_pools;	/* under vmbuf_lock */
+extern unsigned int vmbuf_timeout_ms;
+
+/* vmbuf_ctl.c */
+int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs);
+void vmbuf_ctl_remove(struct vmbuf_ctl *ctl);
+int vmbuf_ctl_call(struct vmbuf_ctl *ctl, void *req, size_t req_len, void *resp,
+		   size_t resp_len);
+
+/* vmbuf_pool.c */
+int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
+		     const struct virtio_vmbuf_region *hdr);
+void vmbuf_pool_remove(struct vmbuf_pool *pool);
+void vmbuf_pools_match(void);	/* under vmbuf_lock */
+
+/* vmbuf_heap.c */
+int vmbuf_heap_register(struct vmbuf_pool *pool);
+void vmbuf_heap_unregister(struct vmbuf_pool *pool);
+
+/* vmbuf_buffer.c */
+struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags);
+
+/* vmbuf_cdev.c */
+int vmbuf_cdev_init(void);
+void vmbuf_cdev_exit(void);
+
+/* vmbuf_debugfs.c */
+void vmbuf_debugfs_init(void);
+void vmbuf_debugfs_exit(void);
+
+#endif

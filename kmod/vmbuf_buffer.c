@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmbuf buffers: a physically contiguous range of a pool exported as a
+ * dma-buf. The daemon allocates the range (ALLOC) and frees it when the
+ * dma-buf is released (FREE); the range reads as zero when allocated
+ * because the daemon punches freed ranges out of the pool's memfd.
+ *
+ * Locking follows the dma-buf convention: map/unmap run under the
+ * reservation lock taken by the core and only flip the attachment's state;
+ * attach/detach/begin/end_cpu_access take buf->lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "vmbuf.h"
+
+struct vmbuf_attachment {
+	struct list_head link;
+	struct device *dev;
+	struct sg_table table;
+	bool mapped;
+};
+
+static struct page *vmbuf_buffer_page(struct vmbuf_buffer *buf)
+{
+	return pfn_to_page(PHYS_PFN(buf->pool->phys + buf->offset));
+}
+
+static int vmbuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attachment)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	struct vmbuf_attachment *a;
+	struct scatterlist *sg;
+	unsigned int n, i;
+	u64 left = buf->size;
+	struct page *page = vmbuf_buffer_page(buf);
+	int ret;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	/* Contiguous, but one entry holds at most SZ_1G (unsigned int length). */
+	n = DIV_ROUND_UP_ULL(buf->size, SZ_1G);
+	ret = sg_alloc_table(&a->table, n, GFP_KERNEL);
+	if (ret) {
+		kfree(a);
+		return ret;
+	}
+	for_each_sgtable_sg(&a->table, sg, i) {
+		unsigned int len = min_t(u64, left, SZ_1G);
+
+		sg_set_page(sg, page, len, 0);
+		page = nth_page(page, len >> PAGE_SHIFT);
+		left -= len;
+	}
+	a->dev = attachment->dev;
+	INIT_LIST_HEAD(&a->link);
+	attachment->priv = a;
+
+	mutex_lock(&buf->lock);
+	list_add(&a->link, &buf->attachments);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static void vmbuf_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attachment)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	struct vmbuf_attachment *a = attachment->priv;
+
+	mutex_lock(&buf->lock);
+	list_del(&a->link);
+	mutex_unlock(&buf->lock);
+	sg_free_table(&a->table);
+	kfree(a);
+}
+
+static struct sg_table *vmbuf_map_dma_buf(struct dma_buf_attachment *attachment,
+					  enum dma_data_direction dir)
+{
+	struct vmbuf_attachment *a = attachment->priv;
+	int ret;
+
+	ret = dma_map_sgtable(attachment->dev, &a->table, dir, 0);
+	if (ret)
+		return ERR_PTR(ret);
+	a->mapped = true;
+	return &a->table;
+}
+
+static void vmbuf_unmap_dma_buf(struct dma_buf_attachment *attachment, struct sg_table *table,
+				enum dma_data_direction dir)
+{
+	struct vmbuf_attachment *a = attachment->priv;
+
+	a->mapped = false;
+	dma_unmap_sgtable(attachment->dev, table, dir, 0);
+}
+
+static int vmbuf_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	struct vmbuf_attachment *a;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(a, &buf->attachments, link)
+		if (a->mapped)
+			dma_sync_sgtable_for_cpu(a->dev, &a->table, dir);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static int vmbuf_end_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	struct vmbuf_attachment *a;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(a, &buf->attachments, link)
+		if (a->mapped)
+			dma_sync_sgtable_for_device(a->dev, &a->table, dir);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static int vmbuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	unsigned long pfn = PHYS_PFN(buf->pool->phys + buf->offset);
+
+	/* The core checked pgoff + pages against the size. Host RAM: write-back. */
+	return remap_pfn_range(vma, vma->vm_start, pfn + vma->vm_pgoff,
+			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+static int vmbuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+
+	/* The pool is in the kernel's linear map already (write-back). */
+	iosys_map_set_vaddr(map, buf->pool->vaddr + buf->offset);
+	return 0;
+}
+
+static void vmbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+}
+
+static void vmbuf_release(struct dma_buf *dmabuf)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	struct vmbuf_pool *pool = buf->pool;
+	struct virtio_vmbuf_free req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_FREE),
+		.buffer_id = cpu_to_le64(buf->id),
+	};
+	struct virtio_vmbuf_resp resp;
+	int ret = -ENODEV;
+
+	mutex_lock(&vmbuf_lock);
+	if (vmbuf_ctl)
+		ret = vmbuf_ctl_call(vmbuf_ctl, &req, sizeof(req), &resp, sizeof(resp));
+	mutex_unlock(&vmbuf_lock);
+	if (ret)
+		dev_warn(&pool->pdev->dev, "pool '%s': FREE of buffer %llu failed: %d\n",
+			 pool->name, buf->id, ret);
+
+	mutex_lock(&pool->lock);
+	list_del(&buf->link);
+	pool->used -= buf->size;
+	pool->nbuffers--;
+	mutex_unlock(&pool->lock);
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+}
+
+static const struct dma_buf_ops vmbuf_dma_buf_ops = {
+	.attach = vmbuf_attach,
+	.detach = vmbuf_detach,
+	.map_dma_buf = vmbuf_map_dma_buf,
+	.unmap_dma_buf = vmbuf_unmap_dma_buf,
+	.begin_cpu_access = vmbuf_begin_cpu_access,
+	.end_cpu_access = vmbuf_end_cpu_access,
+	.mmap = vmbuf_mmap,
+	.vmap = vmbuf_vmap,
+	.vunmap = vmbuf_vunmap,
+	.release = vmbuf_release,
+};
+
+struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct virtio_vmbuf_alloc req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_ALLOC),
+		.pool_id = cpu_to_le32(pool->pool_id),
+		.size = cpu_to_le64(len),
+	};
+	struct virtio_vmbuf_free free_req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_FREE),
+	};
+	struct virtio_vmbuf_alloc_resp resp;
+	struct virtio_vmbuf_resp free_resp;
+	struct vmbuf_buffer *buf;
+	struct dma_buf *dmabuf;
+	u64 off, size;
+	int ret;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+
+	mutex_lock(&vmbuf_lock);
+	ret = vmbuf_ctl ? vmbuf_ctl_call(vmbuf_ctl, &req, sizeof(req), &resp, sizeof(resp)) :
+			  -ENODEV;
+	mutex_unlock(&vmbuf_lock);
+	if (ret)
+		goto err_free;
+	off = le64_to_cpu(resp.offset);
+	size = le64_to_cpu(resp.size);
+	buf->id = le64_to_cpu(resp.buffer_id);
+	/* Trust but verify: the range must be inside the pool's data area. */
+	if (size < len || off < pool->data_offset || off > pool->size ||
+	    size > pool->size - off || !PAGE_ALIGNED(off) || !PAGE_ALIGNED(size)) {
+		dev_err(&pool->pdev->dev, "daemon returned a bad range %llu+%llu\n", off, size);
+		ret = -EPROTO;
+		goto err_daemon_free;
+	}
+	buf->pool = pool;
+	buf->offset = off;
+	buf->size = size;
+	buf->pid = task_tgid_nr(current);
+	get_task_comm(buf->comm, current);
+	mutex_init(&buf->lock);
+	INIT_LIST_HEAD(&buf->attachments);
+
+	exp_info.exp_name = pool->heap_name;
+	exp_info.ops = &vmbuf_dma_buf_ops;
+	exp_info.size = size;
+	exp_info.flags = fd_flags;
+	exp_info.priv = buf;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		mutex_destroy(&buf->lock);
+		goto err_daemon_free;
+	}
+	mutex_lock(&pool->lock);
+	list_add_tail(&buf->link, &pool->buffers);
+	pool->used += size;
+	pool->nbuffers++;
+	mutex_unlock(&pool->lock);
+	return dmabuf;
+
+err_daemon_free:
+	free_req.buffer_id = resp.buffer_id;
+	mutex_lock(&vmbuf_lock);
+	if (vmbuf_ctl)
+		vmbuf_ctl_call(vmbuf_ctl, &free_req, sizeof(free_req), &free_resp,
+			       sizeof(free_resp));
+	mutex_unlock(&vmbuf_lock);
+err_free:
+	kfree(buf);
+	return ERR_PTR(ret);
+}

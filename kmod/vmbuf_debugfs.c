@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * debugfs: /sys/kernel/debug/vmbuf/device (control device state) and
+ * /sys/kernel/debug/vmbuf/pools (every pool and its buffers, with the
+ * process that allocated each), in the spirit of ION's debugfs.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "vmbuf.h"
+
+static struct dentry *vmbuf_debugfs_root;
+
+static int vmbuf_debugfs_device_show(struct seq_file *s, void *unused)
+{
+	mutex_lock(&vmbuf_lock);
+	if (!vmbuf_ctl) {
+		seq_puts(s, "no control device\n");
+	} else {
+		seq_printf(s, "vm: %s\nlive: %d\nquota: %llu\npools: %u\n", vmbuf_ctl->vm_name,
+			   vmbuf_ctl->live, vmbuf_ctl->quota, vmbuf_ctl->npools);
+		seq_printf(s, "avail_idx: %u\nlast_used: %u\nrequests: %llu\n",
+			   vmbuf_ctl->avail_idx, vmbuf_ctl->last_used, vmbuf_ctl->next_id);
+	}
+	mutex_unlock(&vmbuf_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmbuf_debugfs_device);
+
+static int vmbuf_debugfs_pools_show(struct seq_file *s, void *unused)
+{
+	struct vmbuf_pool *pool;
+	struct vmbuf_buffer *buf;
+
+	mutex_lock(&vmbuf_lock);
+	list_for_each_entry(pool, &vmbuf_pools, link) {
+		mutex_lock(&pool->lock);
+		seq_printf(s, "pool %s id %u position %#x size %pa used %llu buffers %u heap %s\n",
+			   pool->matched ? pool->name : "(unmatched)", pool->pool_id,
+			   pool->position, &pool->size, pool->used, pool->nbuffers,
+			   pool->heap_registered ? pool->heap_node : "-");
+		list_for_each_entry(buf, &pool->buffers, link)
+			seq_printf(s, "  buffer %llu offset %llu size %llu pid %d comm %s\n",
+				   buf->id, buf->offset, buf->size, buf->pid, buf->comm);
+		mutex_unlock(&pool->lock);
+	}
+	mutex_unlock(&vmbuf_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmbuf_debugfs_pools);
+
+void vmbuf_debugfs_init(void)
+{
+	vmbuf_debugfs_root = debugfs_create_dir("vmbuf", NULL);
+	debugfs_create_file("device", 0444, vmbuf_debugfs_root, NULL,
+			    &vmbuf_debugfs_device_fops);
+	debugfs_create_file("pools", 0444, vmbuf_debugfs_root, NULL, &vmbuf_debugfs_pools_fops);
+}
+
+void vmbuf_debugfs_exit(void)
+{
+	debugfs_remove_recursive(vmbuf_debugfs_root);
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmbuf heaps: /dev/dma_heap/vmbuf-<pool>.
+ *
+ * Kernels up to 6.x do not export dma_heap_add(), so the heap is a misc
+ * device whose node is dma_heap/vmbuf-<pool> and whose one ioctl,
+ * DMA_HEAP_IOCTL_ALLOC, applies exactly the dma-heap core's checks
+ * (drivers/dma-buf/dma-heap.c): command matched by number with the
+ * core's size handling, fd must be 0, fd_flags within O_CLOEXEC|O_ACCMODE,
+ * heap_flags 0, len rounded up to a page and non-zero. Unlike the core, the
+ * fd is installed only after copy_to_user() succeeded.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-heap.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/nospec.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/dma-heap.h>
+
+#include "vmbuf.h"
+
+static long vmbuf_heap_alloc(struct vmbuf_pool *pool, unsigned int ucmd, void __user *uarg)
+{
+	const unsigned int kcmd = DMA_HEAP_IOCTL_ALLOC;
+	struct dma_heap_allocation_data data;
+	unsigned int in_size, out_size;
+	struct dma_buf *dmabuf;
+	int fd;
+
+	/* Sizes as the core computes them: the user's, clipped to ours. */
+	out_size = _IOC_SIZE(ucmd);
+	in_size = out_size;
+	if ((ucmd & kcmd & IOC_IN) == 0)
+		in_size = 0;
+	if ((ucmd & kcmd & IOC_OUT) == 0)
+		out_size = 0;
+	in_size = min_t(unsigned int, in_size, sizeof(data));
+	out_size = min_t(unsigned int, out_size, sizeof(data));
+
+	memset(&data, 0, sizeof(data));
+	if (copy_from_user(&data, uarg, in_size))
+		return -EFAULT;
+	if (data.fd)
+		return -EINVAL;
+	if (data.fd_flags & ~(u32)(O_CLOEXEC | O_ACCMODE))
+		return -EINVAL;
+	if (data.heap_flags)
+		return -EINVAL;
+	if (!PAGE_ALIGN(data.len))
+		return -EINVAL;
+
+	dmabuf = vmbuf_buffer_alloc(pool, PAGE_ALIGN(data.len), data.fd_flags);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	fd = get_unused_fd_flags(data.fd_flags);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);
+		return fd;
+	}
+	data.fd = fd;
+	if (copy_to_user(uarg, &data, out_size)) {
+		put_unused_fd(fd);
+		dma_buf_put(dmabuf);
+		return -EFAULT;
+	}
+	fd_install(fd, dmabuf->file);
+	return 0;
+}
+
+static long vmbuf_heap_ioctl(struct file *file, unsigned int ucmd, unsigned long arg)
+{
+	struct miscdevice *misc = file->private_data;
+	struct vmbuf_pool *pool = container_of(misc, struct vmbuf_pool, heap);
+
+	/* The core has one command; it matches by number. */
+	if (_IOC_NR(ucmd) != _IOC_NR(DMA_HEAP_IOCTL_ALLOC))
+		return -EINVAL;
+	return vmbuf_heap_alloc(pool, ucmd, (void __user *)arg);
+}
+
+static const struct file_operations vmbuf_heap_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.unlocked_ioctl = vmbuf_heap_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+int vmbuf_heap_register(struct vmbuf_pool *pool)
+{
+	int ret;
+
+	snprintf(pool->heap_name, sizeof(pool->heap_name), "vmbuf-%s", pool->name);
+	snprintf(pool->heap_node, sizeof(pool->heap_node), "dma_heap/vmbuf-%s", pool->name);
+	pool->heap.minor = MISC_DYNAMIC_MINOR;
+	pool->heap.name = pool->heap_name;
+	pool->heap.nodename = pool->heap_node;
+	pool->heap.fops = &vmbuf_heap_fops;
+	pool->heap.parent = &pool->pdev->dev;
+	ret = misc_register(&pool->heap);
+	if (ret) {
+		dev_err(&pool->pdev->dev, "cannot register heap %s: %d\n", pool->heap_node, ret);
+		return ret;
+	}
+	pool->heap_registered = true;
+	return 0;
+}
+
+void vmbuf_heap_unregister(struct vmbuf_pool *pool)
+{
+	if (!pool->heap_registered)
+		return;
+	misc_deregister(&pool->heap);
+	pool->heap_registered = false;
+}

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Install everything vmbuf needs to build and test on a fresh Debian 12 machine.
+#
+# Adds bookworm-backports (QEMU 10.0, Linux 6.12, meson 1.7) with the archive URI read
+# at run time from the machine's own debian.sources, so no registry host is written
+# into the project. Idempotent: a second run only checks that everything is present.
+# Must run as root. Prints the guest kernel version it installed on the last line of
+# tests/vm/.kernel-version (read by the VM test kit).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+sources=/etc/apt/sources.list.d/debian.sources
+bp=/etc/apt/sources.list.d/vmbuf-bookworm-backports.sources
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: must run as root (apt-get install)" >&2
+	exit 1
+fi
+
+if [ ! -f "$bp" ]; then
+	uri=""
+	if [ -f "$sources" ]; then
+		# First URIs line of the stanza that carries the bookworm suite.
+		uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u; exit }' "$sources")
+	fi
+	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+		uri=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list)
+	fi
+	if [ -z "$uri" ]; then
+		echo "deps.sh: cannot find the bookworm archive URI in $sources or sources.list" >&2
+		exit 1
+	fi
+	cat >"$bp" <<EOT
+Types: deb
+URIs: $uri
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	updated=0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if [ "${updated:-1}" = 0 ] || [ ! -e /var/lib/apt/lists/partial ] ||
+   ! ls /var/lib/apt/lists/*bookworm-backports*Packages* >/dev/null 2>&1; then
+	apt-get update -q
+fi
+
+# Newest 6.12 ABI in backports and newest 6.1 ABI in bookworm.
+abi612=$(apt-cache search --names-only '^linux-headers-6\.12\.[0-9]+\+deb[0-9u.]*-amd64$' |
+	awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -n1)
+abi61=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]*-amd64$' |
+	awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -n1)
+if [ -z "$abi612" ] || [ -z "$abi61" ]; then
+	echo "deps.sh: no 6.12 or 6.1 kernel headers found in the archive" >&2
+	exit 1
+fi
+
+pkgs="build-essential meson ninja-build pkg-config python3 clang llvm libclang-rt-14-dev
+	busybox-static cpio kmod xz-utils zstd jq libpng-dev
+	linux-headers-$abi612 linux-image-$abi612-unsigned linux-headers-$abi61"
+
+apt-get install -y -q --no-install-recommends $pkgs
+apt-get install -y -q --no-install-recommends -t bookworm-backports \
+	qemu-system-x86 qemu-utils meson
+
+mkdir -p "$here/vm"
+echo "$abi612" >"$here/vm/.kernel-version"
+echo "deps.sh: guest kernel $abi612, compat headers $abi61"

@@ -1,0 +1,101 @@
+/* test_core - request semantics straight through core_vm_request(). */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "log.h"
+#include "../check.h"
+#include <linux/virtio_vmbuf.h>
+
+static struct core_vm *vm;
+static uint8_t resp[VIRTIO_VMBUF_MSG_MAX];
+
+static int32_t req(const void *r, size_t len)
+{
+	size_t n = core_vm_request(vm, r, len, resp, sizeof(resp));
+
+	if (n < sizeof(struct virtio_vmbuf_resp) || n > sizeof(resp))
+		return 1000;
+	return (int32_t)le32toh(((struct virtio_vmbuf_resp *)resp)->status);
+}
+
+static int32_t alloc(uint32_t pool, uint64_t size, uint64_t *id, uint64_t *off)
+{
+	struct virtio_vmbuf_alloc a = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_ALLOC),
+					.pool_id = htole32(pool), .size = htole64(size) };
+	struct virtio_vmbuf_alloc_resp *r = (void *)resp;
+	int32_t s = req(&a, sizeof(a));
+
+	*id = le64toh(r->buffer_id);
+	*off = le64toh(r->offset);
+	return s;
+}
+
+static int32_t free_buf(uint64_t id)
+{
+	struct virtio_vmbuf_free f = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_FREE),
+				       .buffer_id = htole64(id) };
+
+	return req(&f, sizeof(f));
+}
+
+int main(void)
+{
+	static struct config cfg;
+	struct virtio_vmbuf_hello h = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
+					.hdr.id = htole64(42), .version = htole32(1) };
+	struct virtio_vmbuf_hello_resp *hr = (void *)resp;
+	struct core *c;
+	struct pool *p;
+	uint64_t id, off, id2, off2;
+	char err[256];
+	FILE *f;
+	const char *text = "[vm a]\nquota = 4M\nmax-buffers = 3\n[vm b]\n"
+			   "[pool p]\nsize = 8M\nmembers = a b\n[pool q]\nsize = 2M\nmembers = b\n";
+
+	log_init("test_core", LOG_ERR);
+	config_init(&cfg);
+	f = fmemopen((void *)text, strlen(text), "r");
+	CHECK(config_parse(&cfg, f, "t", err, sizeof(err)) == 0, "config (%s)", err);
+	fclose(f);
+	CHECK(core_new(&c, &cfg) == 0, "core_new");
+	vm = core_vm_by_name(c, "a");
+	p = core_pool_by_name(c, "p");
+	CHECK(vm && p && core_vm_connect(vm) == 0 && core_vm_connect(vm) == -EBUSY,
+	      "connect once, second connect EBUSY");
+
+	CHECK(alloc(1, 4096, &id, &off) == -EPROTO, "ALLOC before HELLO: EPROTO");
+	CHECK(req(&h, sizeof(h)) == 0 && le64toh(hr->resp.id) == 42, "HELLO echoes the id");
+	CHECK(le32toh(hr->npools) == 1 && !strcmp(hr->pools[0].name, "p") &&
+	      le16toh(hr->pools[0].position) == (1 << 8 | 1) && le64toh(hr->quota_bytes) == 4 << 20 &&
+	      !strcmp(hr->vm_name, "a"), "HELLO lists only a's pool, its position and quota");
+
+	CHECK(alloc(2, 4096, &id, &off) == -ENOENT, "pool q is not a's: ENOENT");
+	CHECK(alloc(1, 100, &id, &off) == 0 && off >= 4096 && off % 4096 == 0, "ALLOC 100 bytes");
+	CHECK(le64toh(((struct virtio_vmbuf_alloc_resp *)resp)->size) == 4096, "rounded up to a page");
+	memset(p->map + off, 0xab, 4096);
+	CHECK(free_buf(id) == 0, "FREE");
+	CHECK(free_buf(id) == -ENOENT, "double FREE: ENOENT");
+	CHECK(alloc(1, 4096, &id, &off2) == 0 && off2 == off && p->map[off] == 0 &&
+	      p->map[off + 4095] == 0, "reused range reads as zero");
+	CHECK(alloc(1, 5 << 20, &id2, &off) == -EDQUOT, "over quota: EDQUOT");
+	CHECK(alloc(1, 4096, &id2, &off) == 0 && alloc(1, 4096, &id2, &off) == 0 &&
+	      alloc(1, 4096, &id2, &off) == -ENOSPC, "max-buffers: ENOSPC");
+	CHECK(p->alloc.used == 3 * 4096, "pool usage counts a's buffers");
+	core_vm_disconnect(vm);
+	CHECK(p->alloc.used == 0 && p->nbuffers == 0, "disconnect releases everything");
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&buf, &len);
+
+		core_status_json(c, out);
+		fclose(out);
+		CHECK(strstr(buf, "\"name\":\"p\"") && strstr(buf, "\"used\":0") &&
+		      strstr(buf, "\"connected\":false"), "status JSON");
+		free(buf);
+	}
+	core_free(c);
+	return check_done();
+}

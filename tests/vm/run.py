@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Run one VM scenario: run.py SCENARIO --build-dir DIR. Prints PASS or FAIL.
+
+Scenarios (each a function below, each a meson test in suite 'vm'):
+  alloc_visible  a guest fills a buffer; the host sees owner, offset, size and
+                 the same bytes in the pool; closing the fd, killing the guest
+                 process and killing the VM each return the memory
+  heap_abi       the dma-heap ABI checks of tests/vm/guest/heap_abi.c
+"""
+
+import argparse
+import sys
+import time
+import traceback
+
+import vmkit
+
+MiB = 1 << 20
+
+
+def owned(kit, pool, vm):
+    return [b for b in kit.pool_status(pool)["buffers"] if b["owner"] == vm]
+
+
+def scenario_alloc_visible(build):
+    kit = vmkit.Kit("alloc", build, {"a": {"quota": "32M"}}, {"p": ("16M", ["a"])})
+    ok = False
+    try:
+        a = kit.boot("a")
+        _, info = a.run("vmbuf info")
+        assert "vm a" in info and "pool p" in info and "heap yes" in info, info
+
+        # 1. Fill with a pattern and hold: the host sees the buffer and its bytes.
+        a.run("mkfifo /tmp/h1")
+        a.run("vmbuf alloc -p p -s 3M -f seq:5 -k < /tmp/h1 > /tmp/o1 2>&1 &")
+        a.run("exec 7>/tmp/h1")
+        a.wait_file("/tmp/o1", "holding")
+        bufs = owned(kit, "p", "a")
+        assert len(bufs) == 1, bufs
+        b = bufs[0]
+        assert b["size"] == 3 * MiB, b
+        assert b["offset"] % 4096 == 0 and b["offset"] >= 4096, b
+        text = kit.ctl("status").decode()
+        assert "owner a" in text and ("offset %d" % b["offset"]) in text, text
+        want = vmkit.pattern(3 * MiB, 5)
+        # Start, a page-crossing middle piece and the end of the buffer.
+        for off, n in ((0, 65536), (MiB + 4000, 70000), (3 * MiB - 65536, 65536)):
+            got = kit.read_pool("p", b["offset"] + off, n)
+            assert got == want[off:off + n], "pool bytes differ at buffer offset %d" % off
+        vm_state = [v for v in kit.status()["vms"] if v["name"] == "a"][0]
+        assert vm_state["connected"] and vm_state["used"] == 3 * MiB, vm_state
+
+        # 2. Closing the fd returns the memory.
+        a.run("echo >&7; exec 7>&-; wait")
+        kit.wait_used("p", 0)
+
+        # 3. Killing the process that holds the buffer returns it too.
+        a.run("mkfifo /tmp/h2")
+        a.run("vmbuf alloc -p p -s 1M -f 0x11 -k < /tmp/h2 > /tmp/o2 2>&1 &")
+        a.run("exec 8>/tmp/h2")
+        a.wait_file("/tmp/o2", "holding")
+        assert kit.pool_status("p")["used"] == MiB
+        a.run("kill -9 $(pidof vmbuf); wait; exec 8>&-", check=False)
+        kit.wait_used("p", 0)
+
+        # 4. Over quota (32M) and over the pool (16M).
+        st, out = a.run("vmbuf alloc -p p -s 64M", check=False)
+        assert st == 1 and "EDQUOT" in out, out
+        st, out = a.run("vmbuf alloc -p p -s 24M", check=False)
+        assert st == 1 and "ENOMEM" in out, out
+        assert kit.pool_status("p")["used"] == 0
+        # 5. Killing the whole VM while it holds memory returns it as well.
+        a.run("mkfifo /tmp/h3")
+        a.run("vmbuf alloc -p p -s 2M -k < /tmp/h3 > /tmp/o3 2>&1 &")
+        a.run("exec 9>/tmp/h3")
+        a.wait_file("/tmp/o3", "holding")
+        assert kit.pool_status("p")["used"] == 2 * MiB
+        a.kill()
+        kit.wait_used("p", 0)
+        deadline = time.time() + 10
+        while [v for v in kit.status()["vms"] if v["name"] == "a"][0]["connected"]:
+            assert time.time() < deadline, "daemon still thinks a is connected"
+            time.sleep(0.1)
+        ok = True
+    finally:
+        kit.close(ok)
+
+
+def scenario_heap_abi(build):
+    kit = vmkit.Kit("heapabi", build, {"a": {}}, {"p": ("16M", ["a"])})
+    ok = False
+    try:
+        a = kit.boot("a")
+        st, out = a.run("heap_abi p %d" % (16 * MiB), timeout=120, check=False)
+        print(out)
+        assert st == 0 and "PASS" in out, "heap_abi failed"
+        kit.wait_used("p", 0)
+        ok = True
+    finally:
+        kit.close(ok)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scenario")
+    ap.add_argument("--build-dir", required=True)
+    args = ap.parse_args()
+    fn = globals().get("scenario_" + args.scenario)
+    if not fn:
+        print("unknown scenario " + args.scenario, file=sys.stderr)
+        return 2
+    t = time.time()
+    try:
+        fn(args.build_dir)
+    except Exception:
+        traceback.print_exc()
+        print("FAIL %s (%.1fs)" % (args.scenario, time.time() - t))
+        return 1
+    print("PASS %s (%.1fs)" % (args.scenario, time.time() - t))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""vmkit - boots real QEMU guests against a real vmbufd for the vm test suite.
+
+A Kit owns one temporary directory: the daemon's config and sockets, an
+initramfs (busybox, vmbuf.ko, the static guest tools), and per VM the
+console log. Each VM runs its kernel console on ttyS0 (a file, checked for
+splats when the kit closes) and a shell on ttyS1 (a socket the kit drives).
+Everything is private to the kit, so scenarios can run in parallel.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection fault|"
+                   r"possible circular locking|refcount_t:|UBSAN:|KASAN:|"
+                   r"kernel BUG|Call Trace:")
+
+INIT = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+echo "vmbuf-init: insmod vmbuf.ko"
+if insmod /vmbuf.ko; then echo "vmbuf-init: module loaded"; else echo "vmbuf-init: insmod failed"; fi
+stty -F /dev/ttyS1 -echo -onlcr
+cd /tmp
+export PS1=
+exec setsid sh -c 'exec sh -i </dev/ttyS1 >/dev/ttyS1 2>&1'
+"""
+
+
+class KitError(Exception):
+    pass
+
+
+def _fail(msg):
+    raise KitError(msg)
+
+
+class Paths:
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.vmbufd = os.path.join(self.build, "host", "vmbufd")
+        self.vmbufctl = os.path.join(self.build, "host", "vmbufctl")
+        self.ko = os.path.join(self.build, "kmod", "vmbuf.ko")
+        self.guest_bins = [os.path.join(self.build, "guest", "vmbuf"),
+                           os.path.join(self.build, "tests", "vm", "guest", "heap_abi")]
+        here = os.path.dirname(os.path.abspath(__file__))
+        ver = os.environ.get("VMBUF_KERNEL_VERSION")
+        if not ver:
+            try:
+                with open(os.path.join(here, ".kernel-version")) as f:
+                    ver = f.read().strip()
+            except OSError:
+                _fail("no guest kernel: run tests/deps.sh (writes tests/vm/.kernel-version)")
+        self.kernel = os.environ.get("VMBUF_KERNEL", "/boot/vmlinuz-" + ver)
+        for p in [self.vmbufd, self.vmbufctl, self.ko, self.kernel] + self.guest_bins:
+            if not os.path.exists(p):
+                _fail("missing " + p)
+
+
+class VM:
+    def __init__(self, kit, name, pools):
+        self.kit = kit
+        self.name = name
+        self.dir = os.path.join(kit.tmp, "vm-" + name)
+        os.makedirs(self.dir)
+        self.console = os.path.join(self.dir, "console.log")
+        self.shell_path = os.path.join(self.dir, "shell.sock")
+        self.sock = None
+        self.buf = b""
+        self.nonce = 0
+        args = [
+            "qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "384", "-smp", "1",
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-kernel", kit.paths.kernel, "-initrd", kit.initramfs,
+            "-append", "console=ttyS0 panic=-1 loglevel=6",
+            "-chardev", "file,id=con,path=" + self.console, "-serial", "chardev:con",
+            "-chardev", "socket,id=sh,path=%s,server=on,wait=off" % self.shell_path,
+            "-serial", "chardev:sh",
+            "-chardev", "socket,id=ctl,path=%s/%s/ctl.sock" % (kit.sockdir, name),
+            "-device", "ivshmem-doorbell,chardev=ctl,vectors=3",
+        ]
+        for i, pool in enumerate(pools):
+            args += ["-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock"
+                     % (i, kit.sockdir, name, pool),
+                     "-device", "ivshmem-doorbell,chardev=pool%d,vectors=1" % i]
+        self.qemu_log = open(os.path.join(self.dir, "qemu.log"), "wb")
+        self.proc = subprocess.Popen(args, stdout=self.qemu_log, stderr=subprocess.STDOUT)
+
+    def _connect(self, deadline):
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                _fail("vm %s: qemu exited with %d: %s" % (self.name, self.proc.returncode,
+                                                          self.read_file("qemu.log")[-2000:]))
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.shell_path)
+                self.sock = s
+                return
+            except OSError:
+                time.sleep(0.1)
+        _fail("vm %s: shell socket never appeared" % self.name)
+
+    def _read_until(self, marker, deadline):
+        while marker not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                _fail("vm %s: timed out waiting for %r; got %r; console tail: %s"
+                      % (self.name, marker, self.buf[-500:], self.console_text()[-1500:]))
+            self.sock.settimeout(min(left, 1.0))
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                if self.proc.poll() is not None:
+                    _fail("vm %s: qemu exited; console tail: %s"
+                          % (self.name, self.console_text()[-1500:]))
+                continue
+            if not data:
+                _fail("vm %s: shell closed" % self.name)
+            self.buf += data
+        i = self.buf.index(marker)
+        out, self.buf = self.buf[:i], self.buf[i + len(marker):]
+        return out
+
+    def wait_ready(self, timeout=120):
+        deadline = time.time() + timeout
+        self._connect(deadline)
+        # The shell starts after the module loaded; poke it until it answers.
+        while True:
+            self.sock.sendall(b"printf '@@%s@@\\n' READY\n")
+            try:
+                self._read_until(b"@@READY@@\n", min(deadline, time.time() + 5))
+                break
+            except KitError:
+                if time.time() >= deadline:
+                    raise
+        self.buf = b""
+        if "module loaded" not in self.console_text():
+            _fail("vm %s: vmbuf.ko did not load: %s" % (self.name, self.console_text()[-2000:]))
+
+    def run(self, cmd, timeout=60, check=True):
+        """Run a shell command in the guest; returns (status, output)."""
+        self.nonce += 1
+        tag = "E%d" % self.nonce
+        self.sock.sendall(("%s\nprintf '@@%%s %%d@@\\n' %s $?\n" % (cmd, tag)).encode())
+        out = self._read_until(("@@%s " % tag).encode(), time.time() + timeout)
+        rest = self._read_until(b"@@\n", time.time() + 5)
+        status = int(rest.decode().strip())
+        text = out.decode(errors="replace").replace("\r", "")
+        if check and status != 0:
+            _fail("vm %s: '%s' exited %d:\n%s" % (self.name, cmd, status, text))
+        return status, text
+
+    def wait_file(self, path, text, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            _, out = self.run("cat %s 2>/dev/null" % path, check=False)
+            if text in out:
+                return out
+            time.sleep(0.2)
+        _fail("vm %s: %s never contained %r" % (self.name, path, text))
+
+    def read_file(self, name):
+        try:
+            with open(os.path.join(self.dir, name), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def console_text(self):
+        return self.read_file("console.log")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.sock.sendall(b"poweroff -f\n")
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.kill()
+        if self.sock:
+            self.sock.close()
+        self.qemu_log.close()
+
+    def splats(self):
+        return [l for l in self.console_text().splitlines() if SPLAT.search(l)]
+
+
+class Kit:
+    """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members])}."""
+
+    def __init__(self, name, build, vms, pools):
+        self.paths = Paths(build)
+        self.tmp = tempfile.mkdtemp(prefix="vmbuf-%s-" % name)
+        self.sockdir = os.path.join(self.tmp, "run")
+        self.vms = {}
+        self.vm_cfg = vms
+        self.pools = pools
+        self.daemon = None
+        conf = ["[vmbufd]", "socket-dir = " + self.sockdir, ""]
+        for vm, opts in vms.items():
+            conf.append("[vm %s]" % vm)
+            for k, v in opts.items():
+                conf.append("%s = %s" % (k, v))
+            conf.append("")
+        for pool, (size, members) in pools.items():
+            conf += ["[pool %s]" % pool, "size = %s" % size, "members = " + " ".join(members), ""]
+        self.conf = os.path.join(self.tmp, "vmbufd.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(conf))
+        self.initramfs = os.path.join(self.tmp, "initramfs.cpio.gz")
+        self._make_initramfs()
+        self.daemon_log = open(os.path.join(self.tmp, "vmbufd.log"), "wb")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
+        self.daemon = subprocess.Popen([self.paths.vmbufd, "-c", self.conf, "-v"],
+                                       stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 20
+        while not os.path.exists(os.path.join(self.sockdir, "host.sock")):
+            if self.daemon.poll() is not None or time.time() > deadline:
+                _fail("vmbufd did not start: " + self.daemon_text())
+            time.sleep(0.05)
+
+    def _make_initramfs(self):
+        root = os.path.join(self.tmp, "initramfs")
+        os.makedirs(os.path.join(root, "bin"))
+        shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+        shutil.copy(self.paths.ko, os.path.join(root, "vmbuf.ko"))
+        for b in self.paths.guest_bins:
+            shutil.copy(b, os.path.join(root, "bin", os.path.basename(b)))
+        with open(os.path.join(root, "init"), "w") as f:
+            f.write(INIT)
+        os.chmod(os.path.join(root, "init"), 0o755)
+        files = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
+        cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files,
+                              check=True, capture_output=True).stdout
+        with open(self.initramfs, "wb") as f:
+            f.write(subprocess.run(["gzip", "-1"], input=cpio, check=True,
+                                   capture_output=True).stdout)
+
+    def boot(self, *names):
+        """Boot VMs in parallel; returns them once every shell answers."""
+        started = []
+        for name in names:
+            pools = [p for p, (_, m) in self.pools.items() if name in m]
+            vm = VM(self, name, pools)
+            self.vms[name] = vm
+            started.append(vm)
+        for vm in started:
+            vm.wait_ready()
+        return started[0] if len(started) == 1 else started
+
+    def ctl(self, *args):
+        r = subprocess.run([self.paths.vmbufctl, "-s", self.sockdir] + list(args),
+                           capture_output=True)
+        if r.returncode != 0:
+            _fail("vmbufctl %s: %s" % (" ".join(args), r.stderr.decode()))
+        return r.stdout
+
+    def status(self):
+        return json.loads(self.ctl("status", "--json"))
+
+    def pool_status(self, pool):
+        for p in self.status()["pools"]:
+            if p["name"] == pool:
+                return p
+        _fail("no pool " + pool)
+
+    def wait_used(self, pool, used, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            p = self.pool_status(pool)
+            if p["used"] == used:
+                return p
+            if time.time() > deadline:
+                _fail("pool %s: used %d, expected %d" % (pool, p["used"], used))
+            time.sleep(0.1)
+
+    def read_pool(self, pool, offset, length):
+        out = b""
+        while length:
+            n = min(length, 65536)
+            out += self.ctl("read", pool, str(offset), str(n))
+            offset += n
+            length -= n
+        return out
+
+    def daemon_text(self):
+        with open(os.path.join(self.tmp, "vmbufd.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def close(self, ok):
+        """Stop everything; raise if the daemon or a kernel misbehaved."""
+        problems = []
+        for vm in self.vms.values():
+            vm.stop()
+            for s in vm.splats():
+                problems.append("vm %s kernel: %s" % (vm.name, s))
+        if self.daemon:
+            if self.daemon.poll() is not None:
+                problems.append("vmbufd died early with status %d" % self.daemon.returncode)
+            else:
+                self.daemon.send_signal(signal.SIGTERM)
+                try:
+                    rc = self.daemon.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    self.daemon.kill()
+                    rc = "hung"
+                if rc != 0:
+                    problems.append("vmbufd exited with %s after SIGTERM" % rc)
+            self.daemon_log.close()
+        text = self.daemon_text()
+        if "ERROR: AddressSanitizer" in text or "runtime error:" in text or \
+           "LeakSanitizer" in text:
+            problems.append("vmbufd sanitizer report")
+        if problems or not ok:
+            for vm in self.vms.values():
+                print("---- console of %s ----\n%s" % (vm.name, vm.console_text()[-6000:]))
+            print("---- vmbufd log ----\n" + text[-6000:])
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if problems:
+            raise KitError("; ".join(problems))
+
+
+def pattern(n, seed):
+    """The guest's 'seq:SEED' fill pattern (guest/libvmbuf_guest.c)."""
+    return bytes(((i * 131 + seed * 7 + (i >> 12)) & 0xFF) for i in range(n))
