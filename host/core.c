@@ -300,32 +300,38 @@ static ssize_t handle_free(struct core_vm *vm, const void *req, size_t len, void
 
 size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *resp, size_t cap)
 {
-	struct virtio_vmbuf_hdr h = { 0 };
-	struct virtio_vmbuf_resp *r = resp;
+	/* Aligned private copies: the handlers cast, the caller's bytes may be anywhere. */
+	union {
+		struct virtio_vmbuf_hdr h;
+		uint64_t align;
+		uint8_t b[VIRTIO_VMBUF_MSG_MAX];
+	} in = { 0 }, out = { 0 };
+	struct virtio_vmbuf_resp *r = (void *)out.b;
+	size_t rlen;
 	uint32_t type;
 	ssize_t n;
 
-	memset(resp, 0, cap < VIRTIO_VMBUF_MSG_MAX ? cap : VIRTIO_VMBUF_MSG_MAX);
-	if (len >= sizeof(h))
-		memcpy(&h, req, sizeof(h));
-	type = le32toh(h.type);
-	r->type = h.type;
-	r->id = h.id;
+	memcpy(in.b, req, len < sizeof(in.b) ? len : sizeof(in.b));
+	type = le32toh(in.h.type);
+	r->type = in.h.type;
+	r->id = in.h.id;
 
-	if (len < sizeof(h) || h.flags)
+	if (len > sizeof(in.b))
+		n = -EMSGSIZE;
+	else if (len < sizeof(in.h) || in.h.flags)
 		n = -EBADMSG;
 	else if (type != VIRTIO_VMBUF_REQ_HELLO && !vm->hello)
 		n = -EPROTO;
 	else
 		switch (type) {
 		case VIRTIO_VMBUF_REQ_HELLO:
-			n = handle_hello(vm, req, len, resp);
+			n = handle_hello(vm, in.b, len, out.b);
 			break;
 		case VIRTIO_VMBUF_REQ_ALLOC:
-			n = handle_alloc(vm, req, len, resp);
+			n = handle_alloc(vm, in.b, len, out.b);
 			break;
 		case VIRTIO_VMBUF_REQ_FREE:
-			n = handle_free(vm, req, len, resp);
+			n = handle_free(vm, in.b, len, out.b);
 			break;
 		default:
 			n = -EOPNOTSUPP;
@@ -333,12 +339,16 @@ size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *re
 		}
 	if (n < 0) {
 		r->status = htole32((uint32_t)(int32_t)n);
-		if (type == VIRTIO_VMBUF_REQ_HELLO && n == -EPROTONOSUPPORT)
-			return sizeof(struct virtio_vmbuf_hello_resp);
-		return sizeof(*r);
+		rlen = type == VIRTIO_VMBUF_REQ_HELLO && n == -EPROTONOSUPPORT ?
+			       sizeof(struct virtio_vmbuf_hello_resp) : sizeof(*r);
+	} else {
+		r->status = 0;
+		rlen = (size_t)n;
 	}
-	r->status = 0;
-	return (size_t)n;
+	if (rlen > cap)
+		rlen = cap;
+	memcpy(resp, out.b, rlen);
+	return rlen;
 }
 
 static void json_str(FILE *out, const char *s)

@@ -45,9 +45,10 @@ void core_vm_reset(struct core_vm *vm);
 
 /*
  * Handle one request of @len bytes (copied out of guest memory by the
- * transport) and write the response to @resp. Returns the response length
- * (always >= sizeof(struct virtio_vmbuf_resp) and <= @cap, @cap must be at
- * least VIRTIO_VMBUF_MSG_MAX). Any byte sequence is a valid input.
+ * transport) and write the response to @resp. Returns the response length,
+ * at most @cap (give VIRTIO_VMBUF_MSG_MAX to always get a whole response).
+ * Any byte sequence at any alignment is a valid input; requests longer than
+ * VIRTIO_VMBUF_MSG_MAX get -EMSGSIZE.
  */
 size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *resp, size_t cap);
 

@@ -81,7 +81,7 @@ struct vmbuf_pool {
 	char heap_node[VIRTIO_VMBUF_NAME_MAX + 20];
 	struct miscdevice heap;
 
-	struct mutex lock;
+	struct mutex lock;		/* guards buffers, used, nbuffers */
 	struct list_head buffers;
 	u64 used;
 	u32 nbuffers;
@@ -94,7 +94,7 @@ struct vmbuf_buffer {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 
-	struct mutex lock;
+	struct mutex lock;		/* guards attachments */
 	struct list_head attachments;
 };
 

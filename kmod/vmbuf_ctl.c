@@ -181,6 +181,7 @@ static int vmbuf_ctl_set_status(struct vmbuf_ctl *ctl, u32 status, u32 want_stat
 			status);
 		return -ETIMEDOUT;
 	}
+	/* The device wrote state and error before the generation we saw. */
 	virt_rmb();
 	state = le32_to_cpu(READ_ONCE(ctl->cfg->device_state));
 	if (state != want_state) {
@@ -238,7 +239,7 @@ static void vmbuf_ctl_free_irqs(struct vmbuf_ctl *ctl, unsigned int n)
 
 int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 {
-	static irq_handler_t const handlers[VIRTIO_VMBUF_CTL_VECTORS] = {
+	static const irq_handler_t handlers[VIRTIO_VMBUF_CTL_VECTORS] = {
 		[VIRTIO_VMBUF_VEC_CTL] = vmbuf_ctl_irq,
 		[VIRTIO_VMBUF_VEC_EVENT] = vmbuf_evt_irq,
 		[VIRTIO_VMBUF_VEC_CONFIG] = vmbuf_cfg_irq,

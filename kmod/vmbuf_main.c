@@ -18,6 +18,7 @@
 #define PCI_VENDOR_ID_IVSHMEM	0x1af4
 #define PCI_DEVICE_ID_IVSHMEM	0x1110
 
+/* Guards vmbuf_ctl, vmbuf_pools and pool matching; held across requests. */
 DEFINE_MUTEX(vmbuf_lock);
 struct vmbuf_ctl *vmbuf_ctl;
 LIST_HEAD(vmbuf_pools);

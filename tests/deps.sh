@@ -4,8 +4,8 @@
 # Adds bookworm-backports (QEMU 10.0, Linux 6.12, meson 1.7) with the archive URI read
 # at run time from the machine's own debian.sources, so no registry host is written
 # into the project. Idempotent: a second run only checks that everything is present.
-# Must run as root. Prints the guest kernel version it installed on the last line of
-# tests/vm/.kernel-version (read by the VM test kit).
+# Must run as root. Records the guest kernel's ABI in tests/vm/.kernel-version and
+# the 6.1 ABI in tests/vm/.compat-kernel-version (read by meson and the VM kit).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,7 +57,7 @@ if [ -z "$abi612" ] || [ -z "$abi61" ]; then
 fi
 
 pkgs="build-essential meson ninja-build pkg-config python3 clang llvm libclang-rt-14-dev
-	busybox-static cpio kmod xz-utils zstd jq libpng-dev
+	busybox-static cpio kmod xz-utils zstd libpng-dev linux-source-6.12
 	linux-headers-$abi612 linux-image-$abi612-unsigned linux-headers-$abi61"
 
 apt-get install -y -q --no-install-recommends $pkgs
@@ -66,4 +66,5 @@ apt-get install -y -q --no-install-recommends -t bookworm-backports \
 
 mkdir -p "$here/vm"
 echo "$abi612" >"$here/vm/.kernel-version"
+echo "$abi61" >"$here/vm/.compat-kernel-version"
 echo "deps.sh: guest kernel $abi612, compat headers $abi61"

@@ -1,0 +1,16 @@
+#!/bin/sh
+# The main job (README.md): on a fresh Debian 12 machine, as root, install what is
+# missing, build, and run the demo: vmbufd plus a real QEMU guest sharing a frame
+# with the host through /dev/dma_heap/vmbuf-frames.
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -eq 0 ]; then
+	./tests/deps.sh >/dev/null
+fi
+if [ -f build/build.ninja ]; then
+	meson setup --reconfigure build >/dev/null
+else
+	meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+exec python3 tests/vm/demo.py --build-dir build
