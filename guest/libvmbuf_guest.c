@@ -57,17 +57,56 @@ int vg_sync(int buf_fd, int start, int write)
 	return ioctl(buf_fd, DMA_BUF_IOCTL_SYNC, &s) < 0 ? -errno : 0;
 }
 
-int vg_info(struct vmbuf_info *info)
+int vg_ioctl(unsigned long cmd, void *arg)
 {
 	int fd = open("/dev/vmbuf", O_RDWR | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, VMBUF_IOC_INFO, info) < 0)
+	if (ioctl(fd, cmd, arg) < 0)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int vg_info(struct vmbuf_info *info)
+{
+	return vg_ioctl(VMBUF_IOC_INFO, info);
+}
+
+int vg_events_open(int flags)
+{
+	int fd = open("/dev/vmbuf", O_RDONLY | O_CLOEXEC | flags);
+
+	return fd < 0 ? -errno : fd;
+}
+
+void vg_handle_format(char *out, const uint8_t *handle)
+{
+	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++)
+		sprintf(out + 2 * i, "%02x", handle[i]);
+}
+
+int vg_handle_parse(uint8_t *handle, const char *hex)
+{
+	if (strlen(hex) != 2 * VMBUF_HANDLE_SIZE)
+		return -EINVAL;
+	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++) {
+		unsigned int v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		handle[i] = v;
+	}
+	return 0;
+}
+
+uint32_t vg_fourcc(const char *s)
+{
+	if (strlen(s) != 4)
+		return 0;
+	return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
 }
 
 int vg_pattern_parse(const char *spec, int *is_seq, uint8_t *value)

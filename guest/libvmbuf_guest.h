@@ -28,6 +28,19 @@ int vg_sync(int buf_fd, int start, int write);
 /* VMBUF_IOC_INFO. */
 int vg_info(struct vmbuf_info *info);
 
+/* Run one /dev/vmbuf ioctl (EXPORT, IMPORT, REVOKE, QUERY). Returns 0 or -errno. */
+int vg_ioctl(unsigned long cmd, void *arg);
+
+/* Open /dev/vmbuf for reading events (O_CLOEXEC, plus @flags such as O_NONBLOCK). */
+int vg_events_open(int flags);
+
+/* Handles as 32 lowercase hex digits (out: 33 bytes). Parse returns 0 or -EINVAL. */
+void vg_handle_format(char *out, const uint8_t *handle);
+int vg_handle_parse(uint8_t *handle, const char *hex);
+
+/* DRM fourcc from its four characters ("XR24"); 0 for a string of another length. */
+uint32_t vg_fourcc(const char *s);
+
 /*
  * Fill patterns: "0xNN" (every byte NN) or "seq:SEED" (byte i is
  * (i * 131 + SEED * 7 + (i >> 12)) & 0xff, so every page differs).

@@ -1,15 +1,16 @@
 /*
  * vmbuf - the guest command-line tool: allocate buffers from vmbuf heaps,
- * fill and check them, show what the driver knows.
+ * share them with other VMs (export, import, revoke), watch events.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libvmbuf_guest.h"
@@ -24,18 +25,41 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  info                      this VM's name, quota and pools with usage\n"
-		"  alloc [OPTION]...         allocate a buffer from /dev/dma_heap/vmbuf-POOL\n"
-		"    -p, --pool=POOL         pool to allocate from (default: the first pool)\n"
-		"    -s, --size=SIZE         bytes, with K, M or G suffix (default 1M)\n"
-		"    -f, --fill=PATTERN      write PATTERN: 0xNN (every byte) or seq:SEED\n"
-		"    -c, --check=PATTERN     verify the buffer holds PATTERN (0x00 checks zeroing)\n"
-		"    -k, --hold              keep the buffer until standard input closes or a\n"
-		"                            line is read, then free it\n"
+		"  alloc [BUFFER OPTIONS]    allocate a buffer from /dev/dma_heap/vmbuf-POOL\n"
+		"  export [BUFFER OPTIONS] [EXPORT OPTIONS]\n"
+		"                            allocate a buffer and share it; prints 'handle HEX'\n"
+		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n"
+		"                            map another VM's export; prints size, owner, metadata\n"
+		"  revoke HANDLE             withdraw an export of this VM (imports stay valid)\n"
+		"  events [-n COUNT] [-t SECONDS]\n"
+		"                            print events (OFFERED, REVOKED, PEER_GONE) as they come\n"
 		"\n"
-		"Access goes through mmap() bracketed by DMA_BUF_IOCTL_SYNC. alloc prints\n"
-		"'allocated SIZE bytes from POOL' and, with --hold, 'holding' once ready.\n"
-		"Exit status: 0 on success, 1 on failure (the message names the cause),\n"
-		"2 on a usage error.\n");
+		"Buffer options:\n"
+		"  -p, --pool=POOL           pool (default: this VM's first pool)\n"
+		"  -s, --size=SIZE           bytes, with K, M or G suffix (default 1M)\n"
+		"  -f, --fill=PAT            write PAT: 0xNN (every byte) or seq:SEED\n"
+		"  -c, --check=PAT           verify the buffer holds PAT (0x00 checks zeroing)\n"
+		"  -k, --hold                keep the buffer and read commands from standard\n"
+		"                            input: 'check PAT', 'fill PAT', 'quit' (or EOF)\n"
+		"Export options:\n"
+		"  -n, --name=NAME           name, unique in the pool (default: handle only)\n"
+		"  -t, --to=VM[,VM...]       VMs allowed to import (up to 8)\n"
+		"  -P, --pool-members        every member of the pool may import\n"
+		"      --host                host clients may import\n"
+		"      --width=W --height=H --fourcc=XR24 --stride=BYTES --label=TEXT\n"
+		"                            metadata handed to importers\n"
+		"\n"
+		"Access goes through mmap() bracketed by DMA_BUF_IOCTL_SYNC. With --hold, the tool\n"
+		"prints 'holding' once ready and answers each command on its own line.\n"
+		"Exit status: 0 on success, 1 on failure (the message names the object and the\n"
+		"cause), 2 on a usage error.\n");
+}
+
+static const char *errname(int err)
+{
+	const char *n = strerrorname_np(err);
+
+	return n ? n : "?";
 }
 
 static int parse_size(const char *s, unsigned long long *out)
@@ -56,6 +80,365 @@ static int parse_size(const char *s, unsigned long long *out)
 	if (*end)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* Map @fd, then check and/or fill: returns 0, or 1 after printing why not. */
+static int touch(int fd, size_t size, const char *check, const char *fill)
+{
+	int check_seq = 0, fill_seq = 0;
+	uint8_t check_v = 0, fill_v = 0;
+	uint8_t *map;
+	int ret = 0;
+
+	if ((check && vg_pattern_parse(check, &check_seq, &check_v) < 0) ||
+	    (fill && vg_pattern_parse(fill, &fill_seq, &fill_v) < 0)) {
+		fprintf(stderr, "%s: a pattern is 0xNN or seq:SEED\n", prog);
+		return 1;
+	}
+	if (!check && !fill)
+		return 0;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "%s: mmap: %s\n", prog, strerror(errno));
+		return 1;
+	}
+	vg_sync(fd, 1, fill != NULL);
+	if (check) {
+		long at = vg_pattern_check(map, size, check_seq, check_v);
+
+		if (at >= 0) {
+			printf("check %s failed at byte %ld (0x%02x)\n", check, at, map[at]);
+			ret = 1;
+		} else {
+			printf("check %s ok\n", check);
+		}
+	}
+	if (fill) {
+		vg_pattern_fill(map, size, fill_seq, fill_v);
+		printf("filled %s\n", fill);
+	}
+	vg_sync(fd, 0, fill != NULL);
+	munmap(map, size);
+	return ret;
+}
+
+/* Keep @fd and answer commands from stdin until 'quit' or EOF. */
+static int hold(int fd, size_t size)
+{
+	char line[128];
+
+	printf("holding\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		char *arg;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		arg = strchr(line, ' ');
+		if (arg)
+			*arg++ = '\0';
+		if (!strcmp(line, "quit"))
+			break;
+		else if (!strcmp(line, "check") && arg)
+			touch(fd, size, arg, NULL);
+		else if (!strcmp(line, "fill") && arg)
+			touch(fd, size, NULL, arg);
+		else if (line[0])
+			printf("unknown command '%s' (check PAT, fill PAT, quit)\n", line);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+struct buf_opts {
+	const char *pool, *fill, *check;
+	unsigned long long size;
+	int hold;
+};
+
+/* Allocate per @o; returns the dma-buf fd or -1 after printing why. */
+static int alloc_buffer(struct buf_opts *o)
+{
+	static struct vmbuf_info info;
+	int fd;
+
+	if (!o->pool) {
+		if (vg_info(&info) < 0 || info.npools == 0) {
+			fprintf(stderr, "%s: alloc: no pool given and none found\n", prog);
+			return -1;
+		}
+		o->pool = info.pools[0].name;
+	}
+	fd = vg_alloc(o->pool, o->size);
+	if (fd < 0) {
+		fprintf(stderr, "%s: alloc %llu bytes from pool '%s': %s (%s)\n", prog, o->size,
+			o->pool,
+			fd == -ENOMEM ? "pool has no room" :
+			fd == -EDQUOT ? "over this VM's quota" :
+			fd == -ENOENT ? "no such heap" :
+			fd == -ENODEV ? "no vmbuf device (is vmbufd running?)" : strerror(-fd),
+			errname(-fd));
+		return -1;
+	}
+	printf("allocated %llu bytes from %s\n", o->size, o->pool);
+	return fd;
+}
+
+enum { OPT_HOST = 256, OPT_WIDTH, OPT_HEIGHT, OPT_FOURCC, OPT_STRIDE, OPT_LABEL };
+
+static const struct option buf_long[] = {
+	{ "pool", required_argument, NULL, 'p' },
+	{ "size", required_argument, NULL, 's' },
+	{ "fill", required_argument, NULL, 'f' },
+	{ "check", required_argument, NULL, 'c' },
+	{ "hold", no_argument, NULL, 'k' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "handle", required_argument, NULL, 'H' },
+	{ "to", required_argument, NULL, 't' },
+	{ "pool-members", no_argument, NULL, 'P' },
+	{ "host", no_argument, NULL, OPT_HOST },
+	{ "width", required_argument, NULL, OPT_WIDTH },
+	{ "height", required_argument, NULL, OPT_HEIGHT },
+	{ "fourcc", required_argument, NULL, OPT_FOURCC },
+	{ "stride", required_argument, NULL, OPT_STRIDE },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ 0 }
+};
+
+/* Buffer options common to alloc, export and import; returns 0, or 2 on a usage error. */
+static int buf_opt(struct buf_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'p': o->pool = arg; return 0;
+	case 's':
+		if (parse_size(arg, &o->size) < 0) {
+			fprintf(stderr, "%s: bad size '%s'\n", prog, arg);
+			return 2;
+		}
+		return 0;
+	case 'f': o->fill = arg; return 0;
+	case 'c': o->check = arg; return 0;
+	case 'k': o->hold = 1; return 0;
+	default: usage(stderr); return 2;
+	}
+}
+
+static int finish(int fd, size_t size, struct buf_opts *o)
+{
+	int ret = touch(fd, size, o->check, o->fill);
+
+	if (!ret && o->hold)
+		ret = hold(fd, size);
+	close(fd);
+	return ret;
+}
+
+static int cmd_alloc(int argc, char **argv)
+{
+	struct buf_opts o = { .size = 1 << 20 };
+	int c, r, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:s:f:c:k", buf_long, NULL)) != -1)
+		if ((r = buf_opt(&o, c, optarg)))
+			return r;
+	fd = alloc_buffer(&o);
+	return fd < 0 ? 1 : finish(fd, o.size, &o);
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static struct vmbuf_export x;
+	struct buf_opts o = { .size = 1 << 20 };
+	char hex[2 * VMBUF_HANDLE_SIZE + 1];
+	int c, r, fd;
+
+	memset(&x, 0, sizeof(x));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:s:f:c:kn:t:P", buf_long, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (strlen(optarg) >= sizeof(x.name)) {
+				fprintf(stderr, "%s: export: name longer than 31 bytes\n", prog);
+				return 2;
+			}
+			strcpy(x.name, optarg);
+			break;
+		case 't':
+			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (x.naccess == VMBUF_MAX_ACCESS || strlen(tok) >= VMBUF_NAME_MAX) {
+					fprintf(stderr, "%s: export: at most 8 VM names of 31 bytes\n",
+						prog);
+					return 2;
+				}
+				strcpy(x.access[x.naccess++], tok);
+			}
+			break;
+		case 'P': x.flags |= VMBUF_EXPORT_POOL; break;
+		case OPT_HOST: x.flags |= VMBUF_EXPORT_HOST; break;
+		case OPT_WIDTH: x.meta.width = strtoul(optarg, NULL, 0); break;
+		case OPT_HEIGHT: x.meta.height = strtoul(optarg, NULL, 0); break;
+		case OPT_FOURCC: x.meta.fourcc = vg_fourcc(optarg); break;
+		case OPT_STRIDE:
+			x.meta.nplanes = 1;
+			x.meta.strides[0] = strtoul(optarg, NULL, 0);
+			break;
+		case OPT_LABEL: snprintf(x.meta.label, sizeof(x.meta.label), "%s", optarg); break;
+		default:
+			if ((r = buf_opt(&o, c, optarg)))
+				return r;
+		}
+	}
+	fd = alloc_buffer(&o);
+	if (fd < 0)
+		return 1;
+	r = touch(fd, o.size, o.check, o.fill);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	x.fd = fd;
+	r = vg_ioctl(VMBUF_IOC_EXPORT, &x);
+	if (r < 0) {
+		fprintf(stderr, "%s: export '%s': %s (%s)\n", prog, x.name,
+			r == -EEXIST ? "name already used in the pool" :
+			r == -EINVAL ? "bad name or unknown VM in --to" :
+			r == -EBUSY ? "already exported" : strerror(-r), errname(-r));
+		close(fd);
+		return 1;
+	}
+	vg_handle_format(hex, x.handle);
+	printf("handle %s\nexported '%s'\n", hex, x.name);
+	o.fill = o.check = NULL;
+	return finish(fd, o.size, &o);
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	static struct vmbuf_import x;
+	struct buf_opts o = { 0 };
+	const char *what = NULL;
+	char hex[2 * VMBUF_HANDLE_SIZE + 1];
+	int c, r;
+
+	memset(&x, 0, sizeof(x));
+	x.fd_flags = O_RDWR | O_CLOEXEC;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:c:kn:H:", buf_long, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (strlen(optarg) >= sizeof(x.name)) {
+				fprintf(stderr, "%s: import: name longer than 31 bytes\n", prog);
+				return 2;
+			}
+			strcpy(x.name, optarg);
+			x.flags = VMBUF_IMPORT_BY_NAME;
+			what = optarg;
+			break;
+		case 'H':
+			if (vg_handle_parse(x.handle, optarg) < 0) {
+				fprintf(stderr, "%s: import: a handle is 32 hex digits\n", prog);
+				return 2;
+			}
+			what = optarg;
+			break;
+		default:
+			if ((r = buf_opt(&o, c, optarg)))
+				return r;
+		}
+	}
+	if (!what) {
+		fprintf(stderr, "%s: import: give --name or --handle\n", prog);
+		return 2;
+	}
+	r = vg_ioctl(VMBUF_IOC_IMPORT, &x);
+	if (r < 0) {
+		fprintf(stderr, "%s: import '%s': %s (%s)\n", prog, what,
+			r == -ENOENT ? "no such export" :
+			r == -EACCES ? "not shared with this VM" :
+			r == -ENXIO ? "this VM is not a member of the buffer's pool" :
+			r == -ENOSPC ? "this VM's import limit is reached" : strerror(-r),
+			errname(-r));
+		return 1;
+	}
+	vg_handle_format(hex, x.handle);
+	printf("imported %llu bytes of '%s' from VM '%s' (pool %u, handle %s)\n",
+	       (unsigned long long)x.size, x.name, x.owner, x.pool_id, hex);
+	printf("meta %ux%u fourcc %.4s stride %u label '%s'\n", x.meta.width, x.meta.height,
+	       x.meta.fourcc ? (char *)&x.meta.fourcc : "----", x.meta.strides[0], x.meta.label);
+	return finish(x.fd, x.size, &o);
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+	struct vmbuf_revoke rv;
+	int r;
+
+	if (argc != 2 || vg_handle_parse(rv.handle, argv[1]) < 0) {
+		fprintf(stderr, "%s: usage: revoke HANDLE (32 hex digits)\n", prog);
+		return 2;
+	}
+	r = vg_ioctl(VMBUF_IOC_REVOKE, &rv);
+	if (r < 0) {
+		fprintf(stderr, "%s: revoke %.8s...: %s (%s)\n", prog, argv[1],
+			r == -ENOENT ? "no such export" :
+			r == -EPERM ? "exported by another VM" : strerror(-r), errname(-r));
+		return 1;
+	}
+	printf("revoked\n");
+	return 0;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+	static const char *const names[] = { "?", "OFFERED", "REVOKED", "PEER_GONE" };
+	long count = -1, seconds = -1;
+	struct timespec start, now;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "n:t:")) != -1) {
+		switch (c) {
+		case 'n': count = strtol(optarg, NULL, 0); break;
+		case 't': seconds = strtol(optarg, NULL, 0); break;
+		default: usage(stderr); return 2;
+		}
+	}
+	fd = vg_events_open(0);
+	if (fd < 0) {
+		fprintf(stderr, "%s: events: /dev/vmbuf: %s\n", prog, strerror(-fd));
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (count != 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct vmbuf_event ev;
+		char hex[2 * VMBUF_HANDLE_SIZE + 1];
+		int wait = -1;
+
+		if (seconds >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			wait = (int)(seconds * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+						      (now.tv_nsec - start.tv_nsec) / 1000000));
+			if (wait <= 0)
+				break;
+		}
+		if (poll(&p, 1, wait) <= 0)
+			continue;
+		if (read(fd, &ev, sizeof(ev)) != sizeof(ev))
+			continue;
+		vg_handle_format(hex, ev.handle);
+		printf("event %s handle %s name '%s' vm '%s' pool %u value %llu%s\n",
+		       ev.type < 4 ? names[ev.type] : "?", hex, ev.name, ev.vm, ev.pool_id,
+		       (unsigned long long)ev.value, ev.flags & VMBUF_EVENT_LOST ? " (lost some)" : "");
+		fflush(stdout);
+		if (count > 0)
+			count--;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -82,96 +465,6 @@ static int cmd_info(void)
 	return 0;
 }
 
-static int cmd_alloc(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "pool", required_argument, NULL, 'p' },
-		{ "size", required_argument, NULL, 's' },
-		{ "fill", required_argument, NULL, 'f' },
-		{ "check", required_argument, NULL, 'c' },
-		{ "hold", no_argument, NULL, 'k' },
-		{ 0 }
-	};
-	const char *pool = NULL, *fill = NULL, *check = NULL;
-	unsigned long long size = 1 << 20;
-	int fill_seq = 0, check_seq = 0, hold = 0, c, fd;
-	uint8_t fill_v = 0, check_v = 0;
-	struct vmbuf_info info;
-	uint8_t *map;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:s:f:c:k", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': pool = optarg; break;
-		case 's':
-			if (parse_size(optarg, &size) < 0) {
-				fprintf(stderr, "%s: alloc: bad size '%s'\n", prog, optarg);
-				return 2;
-			}
-			break;
-		case 'f': fill = optarg; break;
-		case 'c': check = optarg; break;
-		case 'k': hold = 1; break;
-		default: usage(stderr); return 2;
-		}
-	}
-	if ((fill && vg_pattern_parse(fill, &fill_seq, &fill_v) < 0) ||
-	    (check && vg_pattern_parse(check, &check_seq, &check_v) < 0)) {
-		fprintf(stderr, "%s: alloc: a pattern is 0xNN or seq:SEED\n", prog);
-		return 2;
-	}
-	if (!pool) {
-		if (vg_info(&info) < 0 || info.npools == 0) {
-			fprintf(stderr, "%s: alloc: no pool given and none found\n", prog);
-			return 1;
-		}
-		pool = info.pools[0].name;
-	}
-	fd = vg_alloc(pool, size);
-	if (fd < 0) {
-		fprintf(stderr, "%s: alloc %llu bytes from pool '%s': %s (%s)\n", prog, size, pool,
-			fd == -ENOMEM ? "pool has no room" :
-			fd == -EDQUOT ? "over this VM's quota" :
-			fd == -ENOENT ? "no such heap" : strerror(-fd), strerrorname_np(-fd));
-		return 1;
-	}
-	printf("allocated %llu bytes from %s\n", size, pool);
-	if (fill || check) {
-		map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED) {
-			fprintf(stderr, "%s: alloc: mmap: %s\n", prog, strerror(errno));
-			return 1;
-		}
-		vg_sync(fd, 1, fill != NULL);
-		if (check) {
-			long at = vg_pattern_check(map, size, check_seq, check_v);
-
-			if (at >= 0) {
-				fprintf(stderr, "%s: alloc: check '%s' failed at byte %ld (0x%02x)\n",
-					prog, check, at, map[at]);
-				return 1;
-			}
-			printf("check %s ok\n", check);
-		}
-		if (fill) {
-			vg_pattern_fill(map, size, fill_seq, fill_v);
-			printf("filled %s\n", fill);
-		}
-		vg_sync(fd, 0, fill != NULL);
-		munmap(map, size);
-	}
-	if (hold) {
-		char line[16];
-
-		printf("holding\n");
-		fflush(stdout);
-		if (!fgets(line, sizeof(line), stdin))
-			(void)0;
-	}
-	close(fd);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -187,6 +480,14 @@ int main(int argc, char **argv)
 		return cmd_info();
 	if (!strcmp(argv[1], "alloc"))
 		return cmd_alloc(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return cmd_import(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "revoke"))
+		return cmd_revoke(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "events"))
+		return cmd_events(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s' (try --help)\n", prog, argv[1]);
 	return 2;
 }

@@ -5,9 +5,9 @@
  * for their type, every field, the VM's rights and its limits before they
  * change anything; a failed request changes nothing. Buffer ids are looked
  * up only among the requesting VM's own buffers, so another VM's id reads
- * as ENOENT.
+ * as ENOENT. Sharing (export, import, events) lives in share.c.
  */
-#include "core.h"
+#include "core-internal.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -19,34 +19,6 @@
 #include "util.h"
 #include "../kmod/include/uapi/linux/virtio_vmbuf.h"
 
-struct buffer {
-	struct list link;	/* in core_vm.buffers */
-	uint64_t id;
-	struct pool *pool;
-	uint64_t off, size;
-};
-
-struct core_vm {
-	struct core *core;
-	const struct config_vm *cfg;
-	unsigned int slot;	/* 1-based */
-	bool connected;
-	bool hello;
-	uint64_t used;
-	unsigned int nbuffers;
-	unsigned int npools;
-	struct pool *pools[CONFIG_POOLS_PER_VM];
-	struct list buffers;
-};
-
-struct core {
-	const struct config *cfg;
-	uint64_t next_buffer_id;
-	unsigned int npools, nvms;
-	struct pool pools[CONFIG_MAX_POOLS];
-	struct core_vm vms[CONFIG_MAX_VMS];
-};
-
 int core_new(struct core **out, const struct config *cfg)
 {
 	struct core *c = calloc(1, sizeof(*c));
@@ -56,6 +28,9 @@ int core_new(struct core **out, const struct config *cfg)
 		return -ENOMEM;
 	c->cfg = cfg;
 	c->next_buffer_id = 1;
+	c->next_import_id = 1;
+	list_init(&c->buffers);
+	list_init(&c->exports);
 	for (unsigned int i = 0; i < cfg->npools; i++) {
 		r = pool_create(&c->pools[i], i + 1, cfg->pools[i].name, cfg->pools[i].size);
 		if (r < 0) {
@@ -73,6 +48,7 @@ int core_new(struct core **out, const struct config *cfg)
 		vm->cfg = &cfg->vms[i];
 		vm->slot = i + 1;
 		list_init(&vm->buffers);
+		list_init(&vm->imports);
 		for (unsigned int p = 0; p < cfg->npools; p++)
 			if (cfg->pools[p].member[i])
 				vm->pools[vm->npools++] = &c->pools[p];
@@ -82,10 +58,23 @@ int core_new(struct core **out, const struct config *cfg)
 	return 0;
 }
 
+void core_set_event_sink(struct core *c, core_event_fn fn, void *opaque)
+{
+	c->event_fn = fn;
+	c->event_opaque = opaque;
+}
+
+void core_send_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev)
+{
+	if (vm->connected && vm->core->event_fn)
+		vm->core->event_fn(vm->core->event_opaque, vm, ev);
+}
+
 void core_free(struct core *c)
 {
 	if (!c)
 		return;
+	c->event_fn = NULL;
 	for (unsigned int i = 0; i < c->nvms; i++)
 		core_vm_reset(&c->vms[i]);
 	for (unsigned int i = 0; i < c->npools; i++)
@@ -132,6 +121,19 @@ struct pool *core_pool_by_name(struct core *c, const char *name)
 	return i < 0 ? NULL : &c->pools[i];
 }
 
+unsigned int core_vm_slot(const struct core_vm *vm)
+{
+	return vm->slot;
+}
+
+bool core_vm_in_pool(const struct core_vm *vm, const struct pool *p)
+{
+	for (unsigned int i = 0; i < vm->npools; i++)
+		if (vm->pools[i] == p)
+			return true;
+	return false;
+}
+
 bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm)
 {
 	return c->cfg->pools[p->id - 1].member[vm->slot - 1];
@@ -151,28 +153,19 @@ int core_vm_connect(struct core_vm *vm)
 	return 0;
 }
 
-static void buffer_destroy(struct core_vm *vm, struct buffer *b)
-{
-	int r = pool_release(b->pool, b->off, b->size);
-
-	if (r < 0)
-		log_err("pool '%s': releasing [%llu, +%llu) failed: %s", b->pool->name,
-			(unsigned long long)b->off, (unsigned long long)b->size, strerror(-r));
-	vm->used -= b->size;
-	vm->nbuffers--;
-	list_del(&b->link);
-	free(b);
-}
-
 void core_vm_reset(struct core_vm *vm)
 {
 	struct buffer *b, *tmp;
-	unsigned int n = vm->nbuffers;
+	unsigned int n = vm->nbuffers, m = vm->nimports;
+	bool was = vm->hello;
 
-	list_for_each_safe(b, tmp, &vm->buffers, link)
-		buffer_destroy(vm, b);
-	if (n)
-		log_info("vm '%s': released %u buffer(s)", vm->cfg->name, n);
+	list_for_each_safe(b, tmp, &vm->buffers, owner_link)
+		share_buffer_disown(vm, b);
+	share_vm_gone(vm);
+	if (n || m)
+		log_info("vm '%s': released %u buffer(s) and %u import(s)", vm->cfg->name, n, m);
+	else if (was)
+		log_debug("vm '%s': reset with nothing held", vm->cfg->name);
 	vm->hello = false;
 }
 
@@ -194,7 +187,7 @@ static struct buffer *vm_buffer(struct core_vm *vm, uint64_t id)
 {
 	struct buffer *b;
 
-	list_for_each(b, &vm->buffers, link)
+	list_for_each(b, &vm->buffers, owner_link)
 		if (b->id == id)
 			return b;
 	return NULL;
@@ -270,7 +263,10 @@ static ssize_t handle_alloc(struct core_vm *vm, const void *req, size_t len, voi
 	b->pool = p;
 	b->off = off;
 	b->size = got;
-	list_add_tail(&vm->buffers, &b->link);
+	b->owner = vm;
+	b->refs = 1;
+	list_add_tail(&vm->core->buffers, &b->link);
+	list_add_tail(&vm->buffers, &b->owner_link);
 	vm->used += got;
 	vm->nbuffers++;
 	r->buffer_id = htole64(b->id);
@@ -294,7 +290,7 @@ static ssize_t handle_free(struct core_vm *vm, const void *req, size_t len, void
 	if (!b)
 		return -ENOENT;
 	log_debug("vm '%s': free buffer %llu", vm->cfg->name, (unsigned long long)b->id);
-	buffer_destroy(vm, b);
+	share_buffer_disown(vm, b);
 	return sizeof(struct virtio_vmbuf_resp);
 }
 
@@ -332,6 +328,18 @@ size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *re
 			break;
 		case VIRTIO_VMBUF_REQ_FREE:
 			n = handle_free(vm, in.b, len, out.b);
+			break;
+		case VIRTIO_VMBUF_REQ_EXPORT:
+			n = share_export(vm, in.b, len, out.b);
+			break;
+		case VIRTIO_VMBUF_REQ_IMPORT:
+			n = share_import(vm, in.b, len, out.b);
+			break;
+		case VIRTIO_VMBUF_REQ_RELEASE:
+			n = share_release(vm, in.b, len, out.b);
+			break;
+		case VIRTIO_VMBUF_REQ_REVOKE:
+			n = share_revoke(vm, in.b, len, out.b);
 			break;
 		default:
 			n = -EOPNOTSUPP;
@@ -373,25 +381,34 @@ int core_status_json(struct core *c, FILE *out)
 	for (unsigned int i = 0; i < c->npools; i++) {
 		struct pool *p = &c->pools[i];
 		bool first = true;
+		struct buffer *b;
 
 		fprintf(out, "%s{\"name\":", i ? "," : "");
 		json_str(out, p->name);
 		fprintf(out, ",\"id\":%u,\"size\":%llu,\"used\":%llu,\"largest_free\":%llu,\"buffers\":[",
 			p->id, (unsigned long long)p->size, (unsigned long long)p->alloc.used,
 			(unsigned long long)alloc_largest(&p->alloc));
-		for (unsigned int v = 0; v < c->nvms; v++) {
-			struct buffer *b;
-
-			list_for_each(b, &c->vms[v].buffers, link) {
-				if (b->pool != p)
-					continue;
-				fprintf(out, "%s{\"id\":%llu,\"owner\":", first ? "" : ",",
-					(unsigned long long)b->id);
-				json_str(out, c->vms[v].cfg->name);
-				fprintf(out, ",\"offset\":%llu,\"size\":%llu}",
-					(unsigned long long)b->off, (unsigned long long)b->size);
-				first = false;
+		list_for_each(b, &c->buffers, link) {
+			if (b->pool != p)
+				continue;
+			fprintf(out, "%s{\"id\":%llu,\"owner\":", first ? "" : ",",
+				(unsigned long long)b->id);
+			if (b->owner)
+				json_str(out, b->owner->cfg->name);
+			else
+				fputs("null", out);
+			fprintf(out, ",\"offset\":%llu,\"size\":%llu,\"refs\":%u",
+				(unsigned long long)b->off, (unsigned long long)b->size, b->refs);
+			if (b->export) {
+				/* Handles are capabilities: a short prefix identifies, never grants. */
+				fprintf(out, ",\"export\":{\"handle_prefix\":\"%02x%02x%02x%02x\",\"name\":",
+					b->export->handle[0], b->export->handle[1],
+					b->export->handle[2], b->export->handle[3]);
+				json_str(out, b->export->name);
+				fputs("}", out);
 			}
+			fputs("}", out);
+			first = false;
 		}
 		fputs("]}", out);
 	}
@@ -401,8 +418,8 @@ int core_status_json(struct core *c, FILE *out)
 
 		fprintf(out, "%s{\"name\":", v ? "," : "");
 		json_str(out, vm->cfg->name);
-		fprintf(out, ",\"connected\":%s,\"buffers\":%u,\"used\":%llu,\"quota\":%llu}",
-			vm->connected ? "true" : "false", vm->nbuffers,
+		fprintf(out, ",\"connected\":%s,\"buffers\":%u,\"imports\":%u,\"used\":%llu,\"quota\":%llu}",
+			vm->connected ? "true" : "false", vm->nbuffers, vm->nimports,
 			(unsigned long long)vm->used, (unsigned long long)vm->cfg->quota);
 	}
 	fputs("]}\n", out);

@@ -20,9 +20,15 @@
 
 struct core;
 struct core_vm;
+struct virtio_vmbuf_event;
+
+/* Where the core sends events (OFFERED, REVOKED, PEER_GONE) for a connected VM. */
+typedef void (*core_event_fn)(void *opaque, struct core_vm *vm,
+			      const struct virtio_vmbuf_event *ev);
 
 int core_new(struct core **out, const struct config *cfg);
 void core_free(struct core *c);
+void core_set_event_sink(struct core *c, core_event_fn fn, void *opaque);
 
 unsigned int core_vm_count(const struct core *c);
 struct core_vm *core_vm_at(struct core *c, unsigned int i);
@@ -37,10 +43,16 @@ bool core_pool_has_member(const struct core *c, const struct pool *p, const stru
 /* ivshmem peer id of @vm on @pool's device: (pool id << 8) | VM slot. */
 uint16_t core_pool_position(const struct pool *p, const struct core_vm *vm);
 
+/* The VM's slot (1-based, its index in the config + 1). */
+unsigned int core_vm_slot(const struct core_vm *vm);
+
 /* -EBUSY when the VM is already connected. */
 int core_vm_connect(struct core_vm *vm);
 void core_vm_disconnect(struct core_vm *vm);
-/* Driver reset: release everything, stay connected, expect HELLO again. */
+/*
+ * Driver reset: release everything (exports revoked, imports released, peers
+ * told PEER_GONE), stay connected, expect HELLO again.
+ */
 void core_vm_reset(struct core_vm *vm);
 
 /*

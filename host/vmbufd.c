@@ -153,6 +153,15 @@ static const struct ivctl_ops vm_ctl_ops = {
 	.reset = vm_reset,
 };
 
+static void on_core_event(void *opaque, struct core_vm *vm, const struct virtio_vmbuf_event *ev)
+{
+	struct daemon *d = opaque;
+	struct vm_conn *vc = &d->vms[core_vm_slot(vm) - 1];
+
+	if (vc->ctl)
+		ivctl_event(vc->ctl, ev, sizeof(*ev));
+}
+
 static void vm_ctl_close(struct vm_conn *vc)
 {
 	if (!vc->ctl)
@@ -529,6 +538,8 @@ int main(int argc, char **argv)
 		r = loop_add(d.loop, d.sigfd, EPOLLIN, on_signal, &d, NULL);
 	if (r >= 0)
 		r = daemon_setup(&d);
+	if (r >= 0)
+		core_set_event_sink(d.core, on_core_event, &d);
 	if (r < 0) {
 		log_err("start-up failed: %s", strerror(-r));
 		goto out;
@@ -544,8 +555,10 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	if (d.core)
+	if (d.core) {
+		core_set_event_sink(d.core, NULL, NULL);
 		daemon_teardown(&d);
+	}
 	core_free(d.core);
 	loop_free(d.loop);
 	closep(&d.sigfd);

@@ -23,7 +23,10 @@
 #include <linux/wait.h>
 #include <linux/virtio_vmbuf.h>
 
+#include <linux/vmbuf.h>
+
 #define VMBUF_CTL_QUEUE_SIZE	64
+#define VMBUF_EVT_QUEUE_SIZE	64
 #define VMBUF_CTL_SLOTS		(VMBUF_CTL_QUEUE_SIZE / 2)	/* out + in descriptor each */
 
 struct vmbuf_slot {
@@ -50,6 +53,14 @@ struct vmbuf_ctl {
 	u64 next_id;
 	struct semaphore slots_free;
 	struct vmbuf_slot slots[VMBUF_CTL_SLOTS];
+
+	/* Event queue: every descriptor is one posted 128-byte buffer. */
+	spinlock_t evt_lock;
+	struct vring_desc *evt_desc;
+	struct vring_avail *evt_avail;
+	struct vring_used *evt_used;
+	u16 evt_avail_idx;
+	u16 evt_last_used;
 
 	wait_queue_head_t cfg_wq;
 	bool live;
@@ -90,9 +101,18 @@ struct vmbuf_pool {
 struct vmbuf_buffer {
 	struct vmbuf_pool *pool;
 	struct list_head link;		/* pool->buffers */
-	u64 id, offset, size;
+	u64 id;				/* buffer id, or import id when imported */
+	u64 offset, size;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	bool imported;
+
+	/* Sharing state, under vmbuf_lock. */
+	bool exported;
+	u8 handle[VMBUF_HANDLE_SIZE];
+	char name[VMBUF_NAME_MAX];
+	char owner[VMBUF_NAME_MAX];
+	struct vmbuf_meta meta;
 
 	struct mutex lock;		/* guards attachments */
 	struct list_head attachments;
@@ -121,10 +141,22 @@ void vmbuf_heap_unregister(struct vmbuf_pool *pool);
 
 /* vmbuf_buffer.c */
 struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags);
+/*
+ * Wrap an imported range in a new dma-buf whose release sends RELEASE of
+ * @import_id. On failure the import is released.
+ */
+struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 offset,
+				    u64 size, u32 fd_flags, struct vmbuf_buffer **out);
+/* The vmbuf buffer behind @dmabuf, or NULL when another driver exported it. */
+struct vmbuf_buffer *vmbuf_buffer_of(struct dma_buf *dmabuf);
+/* Send one request to the daemon under vmbuf_lock; -ENODEV without a device. */
+int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len);
 
 /* vmbuf_cdev.c */
 int vmbuf_cdev_init(void);
 void vmbuf_cdev_exit(void);
+/* Deliver a device event to every open /dev/vmbuf (any context). */
+void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev);
 
 /* vmbuf_debugfs.c */
 void vmbuf_debugfs_init(void);

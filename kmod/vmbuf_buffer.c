@@ -153,24 +153,44 @@ static void vmbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 }
 
-static void vmbuf_release(struct dma_buf *dmabuf)
+int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len)
 {
-	struct vmbuf_buffer *buf = dmabuf->priv;
-	struct vmbuf_pool *pool = buf->pool;
-	struct virtio_vmbuf_free req = {
-		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_FREE),
-		.buffer_id = cpu_to_le64(buf->id),
-	};
-	struct virtio_vmbuf_resp resp;
 	int ret = -ENODEV;
 
 	mutex_lock(&vmbuf_lock);
 	if (vmbuf_ctl)
-		ret = vmbuf_ctl_call(vmbuf_ctl, &req, sizeof(req), &resp, sizeof(resp));
+		ret = vmbuf_ctl_call(vmbuf_ctl, req, req_len, resp, resp_len);
 	mutex_unlock(&vmbuf_lock);
+	return ret;
+}
+
+/* Give the range back to the daemon: FREE for our own buffers, RELEASE for imports. */
+static int vmbuf_buffer_let_go(bool imported, u64 id)
+{
+	struct virtio_vmbuf_release rel = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_RELEASE),
+		.import_id = cpu_to_le64(id),
+	};
+	struct virtio_vmbuf_free req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_FREE),
+		.buffer_id = cpu_to_le64(id),
+	};
+	struct virtio_vmbuf_resp resp;
+
+	static_assert(sizeof(rel) == sizeof(req));
+	return vmbuf_call(imported ? (void *)&rel : (void *)&req, sizeof(req), &resp, sizeof(resp));
+}
+
+static void vmbuf_release(struct dma_buf *dmabuf)
+{
+	struct vmbuf_buffer *buf = dmabuf->priv;
+	struct vmbuf_pool *pool = buf->pool;
+	int ret;
+
+	ret = vmbuf_buffer_let_go(buf->imported, buf->id);
 	if (ret)
-		dev_warn(&pool->pdev->dev, "pool '%s': FREE of buffer %llu failed: %d\n",
-			 pool->name, buf->id, ret);
+		dev_warn(&pool->pdev->dev, "pool '%s': %s of %llu failed: %d\n", pool->name,
+			 buf->imported ? "RELEASE" : "FREE", buf->id, ret);
 
 	mutex_lock(&pool->lock);
 	list_del(&buf->link);
@@ -194,45 +214,32 @@ static const struct dma_buf_ops vmbuf_dma_buf_ops = {
 	.release = vmbuf_release,
 };
 
-struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags)
+struct vmbuf_buffer *vmbuf_buffer_of(struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &vmbuf_dma_buf_ops ? dmabuf->priv : NULL;
+}
+
+/* Check a range from the daemon and wrap it; on failure the caller lets go of it. */
+static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported, u64 id,
+					 u64 off, u64 size, u32 fd_flags,
+					 struct vmbuf_buffer **out)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
-	struct virtio_vmbuf_alloc req = {
-		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_ALLOC),
-		.pool_id = cpu_to_le32(pool->pool_id),
-		.size = cpu_to_le64(len),
-	};
-	struct virtio_vmbuf_free free_req = {
-		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_FREE),
-	};
-	struct virtio_vmbuf_alloc_resp resp;
-	struct virtio_vmbuf_resp free_resp;
 	struct vmbuf_buffer *buf;
 	struct dma_buf *dmabuf;
-	u64 off, size;
-	int ret;
 
+	/* Trust but verify: the range must be inside the pool's data area. */
+	if (!size || off < pool->data_offset || off > pool->size || size > pool->size - off ||
+	    !PAGE_ALIGNED(off) || !PAGE_ALIGNED(size)) {
+		dev_err(&pool->pdev->dev, "daemon returned a bad range %llu+%llu\n", off, size);
+		return ERR_PTR(-EPROTO);
+	}
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-
-	mutex_lock(&vmbuf_lock);
-	ret = vmbuf_ctl ? vmbuf_ctl_call(vmbuf_ctl, &req, sizeof(req), &resp, sizeof(resp)) :
-			  -ENODEV;
-	mutex_unlock(&vmbuf_lock);
-	if (ret)
-		goto err_free;
-	off = le64_to_cpu(resp.offset);
-	size = le64_to_cpu(resp.size);
-	buf->id = le64_to_cpu(resp.buffer_id);
-	/* Trust but verify: the range must be inside the pool's data area. */
-	if (size < len || off < pool->data_offset || off > pool->size ||
-	    size > pool->size - off || !PAGE_ALIGNED(off) || !PAGE_ALIGNED(size)) {
-		dev_err(&pool->pdev->dev, "daemon returned a bad range %llu+%llu\n", off, size);
-		ret = -EPROTO;
-		goto err_daemon_free;
-	}
 	buf->pool = pool;
+	buf->imported = imported;
+	buf->id = id;
 	buf->offset = off;
 	buf->size = size;
 	buf->pid = task_tgid_nr(current);
@@ -247,25 +254,54 @@ struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flag
 	exp_info.priv = buf;
 	dmabuf = dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
-		ret = PTR_ERR(dmabuf);
 		mutex_destroy(&buf->lock);
-		goto err_daemon_free;
+		kfree(buf);
+		return dmabuf;
 	}
 	mutex_lock(&pool->lock);
 	list_add_tail(&buf->link, &pool->buffers);
 	pool->used += size;
 	pool->nbuffers++;
 	mutex_unlock(&pool->lock);
+	if (out)
+		*out = buf;
 	return dmabuf;
+}
 
-err_daemon_free:
-	free_req.buffer_id = resp.buffer_id;
-	mutex_lock(&vmbuf_lock);
-	if (vmbuf_ctl)
-		vmbuf_ctl_call(vmbuf_ctl, &free_req, sizeof(free_req), &free_resp,
-			       sizeof(free_resp));
-	mutex_unlock(&vmbuf_lock);
-err_free:
-	kfree(buf);
-	return ERR_PTR(ret);
+struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags)
+{
+	struct virtio_vmbuf_alloc req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_ALLOC),
+		.pool_id = cpu_to_le32(pool->pool_id),
+		.size = cpu_to_le64(len),
+	};
+	struct virtio_vmbuf_alloc_resp resp;
+	struct dma_buf *dmabuf;
+	u64 id;
+	int ret;
+
+	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	if (ret)
+		return ERR_PTR(ret);
+	id = le64_to_cpu(resp.buffer_id);
+	if (le64_to_cpu(resp.size) < len) {
+		dmabuf = ERR_PTR(-EPROTO);
+	} else {
+		dmabuf = vmbuf_buffer_wrap(pool, false, id, le64_to_cpu(resp.offset),
+					   le64_to_cpu(resp.size), fd_flags, NULL);
+	}
+	if (IS_ERR(dmabuf))
+		vmbuf_buffer_let_go(false, id);
+	return dmabuf;
+}
+
+struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 offset,
+				    u64 size, u32 fd_flags, struct vmbuf_buffer **out)
+{
+	struct dma_buf *dmabuf;
+
+	dmabuf = vmbuf_buffer_wrap(pool, true, import_id, offset, size, fd_flags, out);
+	if (IS_ERR(dmabuf))
+		vmbuf_buffer_let_go(true, import_id);
+	return dmabuf;
 }

@@ -1,16 +1,161 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * /dev/vmbuf: the guest's control node. VMBUF_IOC_INFO reports the VM's
- * name, quota and pools (with this guest's usage of each).
+ * /dev/vmbuf: the guest's control node.
+ *
+ * ioctls: INFO (this VM and its pools), EXPORT (a vmbuf dma-buf fd -> a
+ * handle other VMs can import), IMPORT (handle or name -> a new dma-buf over
+ * the same pool pages), REVOKE, QUERY (what is known of a vmbuf dma-buf).
+ * read() returns whole struct vmbuf_event records, for events that arrive
+ * after the file was opened; each open file has its own ring of
+ * VMBUF_CDEV_EVENTS and, when it overflows, loses the oldest and flags the
+ * next record VMBUF_EVENT_LOST. poll() is readable when a record waits.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/fdtable.h>
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmbuf.h>
 
 #include "vmbuf.h"
+
+#define VMBUF_CDEV_EVENTS 64
+
+struct vmbuf_file {
+	struct list_head link;		/* vmbuf_files */
+	wait_queue_head_t wq;
+	unsigned int head, count;
+	bool lost;
+	struct vmbuf_event events[VMBUF_CDEV_EVENTS];
+};
+
+/* Guards vmbuf_files and every file's ring; taken from the event interrupt. */
+static DEFINE_SPINLOCK(vmbuf_files_lock);
+static LIST_HEAD(vmbuf_files);
+
+static void vmbuf_event_from_dev(struct vmbuf_event *e, const struct virtio_vmbuf_event *ev)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = le32_to_cpu(ev->type);
+	e->flags = le32_to_cpu(ev->flags) & VMBUF_EVENT_LOST;
+	memcpy(e->handle, ev->handle, sizeof(e->handle));
+	e->pool_id = le32_to_cpu(ev->pool_id);
+	e->error = (s32)le32_to_cpu(ev->error);
+	e->value = le64_to_cpu(ev->value);
+	e->id = le64_to_cpu(ev->id);
+	memcpy(e->name, ev->name, sizeof(e->name) - 1);
+	memcpy(e->vm, ev->vm, sizeof(e->vm) - 1);
+}
+
+void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev)
+{
+	struct vmbuf_event e;
+	struct vmbuf_file *f;
+	unsigned long flags;
+
+	vmbuf_event_from_dev(&e, ev);
+	spin_lock_irqsave(&vmbuf_files_lock, flags);
+	list_for_each_entry(f, &vmbuf_files, link) {
+		unsigned int tail;
+
+		if (f->count == VMBUF_CDEV_EVENTS) {
+			f->head = (f->head + 1) % VMBUF_CDEV_EVENTS;
+			f->count--;
+			f->lost = true;
+		}
+		tail = (f->head + f->count) % VMBUF_CDEV_EVENTS;
+		f->events[tail] = e;
+		if (f->lost) {
+			f->events[tail].flags |= VMBUF_EVENT_LOST;
+			f->lost = false;
+		}
+		f->count++;
+		wake_up_interruptible(&f->wq);
+	}
+	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
+}
+
+static int vmbuf_cdev_open(struct inode *inode, struct file *file)
+{
+	struct vmbuf_file *f;
+	unsigned long flags;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	init_waitqueue_head(&f->wq);
+	spin_lock_irqsave(&vmbuf_files_lock, flags);
+	list_add_tail(&f->link, &vmbuf_files);
+	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
+	file->private_data = f;
+	return nonseekable_open(inode, file);
+}
+
+static int vmbuf_cdev_release(struct inode *inode, struct file *file)
+{
+	struct vmbuf_file *f = file->private_data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vmbuf_files_lock, flags);
+	list_del(&f->link);
+	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
+	kfree(f);
+	return 0;
+}
+
+static bool vmbuf_cdev_pending(struct vmbuf_file *f)
+{
+	unsigned long flags;
+	bool ret;
+
+	spin_lock_irqsave(&vmbuf_files_lock, flags);
+	ret = f->count > 0;
+	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
+	return ret;
+}
+
+static ssize_t vmbuf_cdev_read(struct file *file, char __user *ubuf, size_t len, loff_t *off)
+{
+	struct vmbuf_file *f = file->private_data;
+	struct vmbuf_event e;
+	unsigned long flags;
+	ssize_t done = 0;
+	int ret;
+
+	if (len < sizeof(e))
+		return -EINVAL;
+	if (!(file->f_flags & O_NONBLOCK)) {
+		ret = wait_event_interruptible(f->wq, vmbuf_cdev_pending(f));
+		if (ret)
+			return ret;
+	}
+	while (len - done >= sizeof(e)) {
+		spin_lock_irqsave(&vmbuf_files_lock, flags);
+		if (!f->count) {
+			spin_unlock_irqrestore(&vmbuf_files_lock, flags);
+			break;
+		}
+		e = f->events[f->head];
+		f->head = (f->head + 1) % VMBUF_CDEV_EVENTS;
+		f->count--;
+		spin_unlock_irqrestore(&vmbuf_files_lock, flags);
+		if (copy_to_user(ubuf + done, &e, sizeof(e)))
+			return done ? done : -EFAULT;
+		done += sizeof(e);
+	}
+	return done ? done : -EAGAIN;
+}
+
+static __poll_t vmbuf_cdev_poll(struct file *file, poll_table *wait)
+{
+	struct vmbuf_file *f = file->private_data;
+
+	poll_wait(file, &f->wq, wait);
+	return vmbuf_cdev_pending(f) ? EPOLLIN | EPOLLRDNORM : 0;
+}
 
 static int vmbuf_cdev_info(void __user *uarg)
 {
@@ -52,11 +197,282 @@ out_unlock:
 	return ret;
 }
 
+/* Both structs carry the same fields in the same order; the device's are little-endian. */
+static void vmbuf_meta_to_dev(struct virtio_vmbuf_meta *d, const struct vmbuf_meta *m)
+{
+	unsigned int i;
+
+	d->width = cpu_to_le32(m->width);
+	d->height = cpu_to_le32(m->height);
+	d->fourcc = cpu_to_le32(m->fourcc);
+	d->nplanes = cpu_to_le32(m->nplanes);
+	d->modifier = cpu_to_le64(m->modifier);
+	for (i = 0; i < 4; i++) {
+		d->offsets[i] = cpu_to_le32(m->offsets[i]);
+		d->strides[i] = cpu_to_le32(m->strides[i]);
+	}
+	memcpy(d->label, m->label, sizeof(d->label));
+}
+
+static void vmbuf_meta_from_dev(struct vmbuf_meta *m, const struct virtio_vmbuf_meta *d)
+{
+	unsigned int i;
+
+	memset(m, 0, sizeof(*m));
+	m->width = le32_to_cpu(d->width);
+	m->height = le32_to_cpu(d->height);
+	m->fourcc = le32_to_cpu(d->fourcc);
+	m->nplanes = le32_to_cpu(d->nplanes);
+	m->modifier = le64_to_cpu(d->modifier);
+	for (i = 0; i < 4; i++) {
+		m->offsets[i] = le32_to_cpu(d->offsets[i]);
+		m->strides[i] = le32_to_cpu(d->strides[i]);
+	}
+	memcpy(m->label, d->label, sizeof(m->label) - 1);
+}
+
+static bool vmbuf_str_ok(const char *s, size_t size)
+{
+	return strnlen(s, size) < size;
+}
+
+static bool vmbuf_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
+{
+	struct virtio_vmbuf_export_resp resp;
+	struct virtio_vmbuf_export *req;
+	struct vmbuf_export *x;
+	struct vmbuf_buffer *buf;
+	struct dma_buf *dmabuf;
+	unsigned int i;
+	int ret;
+
+	x = kmalloc(sizeof(*x), GFP_KERNEL);
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	if (!x || !req) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(x, uarg, sizeof(*x)))
+		goto out_free;
+	ret = -EINVAL;
+	if (x->flags & ~(VMBUF_EXPORT_POOL | VMBUF_EXPORT_HOST) || x->reserved ||
+	    x->naccess > VMBUF_MAX_ACCESS || !vmbuf_str_ok(x->name, sizeof(x->name)) ||
+	    !vmbuf_zero(x->meta.reserved, sizeof(x->meta.reserved)) || x->meta.nplanes > 4)
+		goto out_free;
+	for (i = 0; i < x->naccess; i++)
+		if (!vmbuf_str_ok(x->access[i], sizeof(x->access[i])))
+			goto out_free;
+
+	dmabuf = dma_buf_get(x->fd);
+	if (IS_ERR(dmabuf)) {
+		ret = -EBADF;
+		goto out_free;
+	}
+	buf = vmbuf_buffer_of(dmabuf);
+	if (!buf) {
+		ret = -EXDEV;	/* not ours: a vhost-user transport job */
+		goto out_put;
+	}
+	if (buf->imported) {
+		ret = -EPERM;
+		goto out_put;
+	}
+	req->hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_EXPORT);
+	req->buffer_id = cpu_to_le64(buf->id);
+	req->flags = cpu_to_le32(x->flags);
+	req->naccess = cpu_to_le32(x->naccess);
+	memcpy(req->name, x->name, sizeof(req->name));
+	memcpy(req->access, x->access, sizeof(req->access));
+	vmbuf_meta_to_dev(&req->meta, &x->meta);
+	ret = vmbuf_call(req, sizeof(*req), &resp, sizeof(resp));
+	if (ret)
+		goto out_put;
+
+	mutex_lock(&vmbuf_lock);
+	buf->exported = true;
+	memcpy(buf->handle, resp.handle, sizeof(buf->handle));
+	memcpy(buf->name, x->name, sizeof(buf->name));
+	buf->meta = x->meta;
+	mutex_unlock(&vmbuf_lock);
+	if (copy_to_user(uarg->handle, resp.handle, sizeof(resp.handle)))
+		ret = -EFAULT;
+out_put:
+	dma_buf_put(dmabuf);
+out_free:
+	kfree(req);
+	kfree(x);
+	return ret;
+}
+
+static struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id)
+{
+	struct vmbuf_pool *pool, *found = NULL;
+
+	mutex_lock(&vmbuf_lock);
+	list_for_each_entry(pool, &vmbuf_pools, link)
+		if (pool->matched && pool->pool_id == pool_id)
+			found = pool;
+	mutex_unlock(&vmbuf_lock);
+	return found;
+}
+
+static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
+{
+	struct virtio_vmbuf_import req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_IMPORT) };
+	struct virtio_vmbuf_import_resp *resp;
+	struct vmbuf_import *x;
+	struct vmbuf_buffer *buf;
+	struct vmbuf_pool *pool;
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	x = kmalloc(sizeof(*x), GFP_KERNEL);
+	resp = kzalloc(sizeof(*resp), GFP_KERNEL);
+	if (!x || !resp) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(x, uarg, sizeof(*x)))
+		goto out_free;
+	ret = -EINVAL;
+	if (x->flags & ~VMBUF_IMPORT_BY_NAME || x->fd_flags & ~(u32)(O_CLOEXEC | O_ACCMODE) ||
+	    !vmbuf_str_ok(x->name, sizeof(x->name)))
+		goto out_free;
+	req.flags = cpu_to_le32(x->flags);
+	memcpy(req.handle, x->handle, sizeof(req.handle));
+	memcpy(req.name, x->name, sizeof(req.name));
+	ret = vmbuf_call(&req, sizeof(req), resp, sizeof(*resp));
+	if (ret)
+		goto out_free;
+
+	pool = vmbuf_pool_by_id(le32_to_cpu(resp->pool_id));
+	if (!pool) {
+		struct virtio_vmbuf_release rel = {
+			.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_RELEASE),
+			.import_id = resp->import_id,
+		};
+		struct virtio_vmbuf_resp rr;
+
+		vmbuf_call(&rel, sizeof(rel), &rr, sizeof(rr));
+		ret = -ENXIO;
+		goto out_free;
+	}
+	dmabuf = vmbuf_buffer_import(pool, le64_to_cpu(resp->import_id),
+				     le64_to_cpu(resp->offset), le64_to_cpu(resp->size),
+				     x->fd_flags, &buf);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto out_free;
+	}
+	mutex_lock(&vmbuf_lock);
+	memcpy(buf->handle, resp->handle, sizeof(buf->handle));
+	memcpy(buf->name, resp->name, sizeof(buf->name) - 1);
+	memcpy(buf->owner, resp->owner, sizeof(buf->owner) - 1);
+	vmbuf_meta_from_dev(&buf->meta, &resp->meta);
+	mutex_unlock(&vmbuf_lock);
+
+	fd = get_unused_fd_flags(x->fd_flags);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);
+		ret = fd;
+		goto out_free;
+	}
+	x->fd = fd;
+	x->pool_id = pool->pool_id;
+	x->size = buf->size;
+	memcpy(x->handle, buf->handle, sizeof(x->handle));
+	memcpy(x->name, buf->name, sizeof(x->name));
+	memcpy(x->owner, buf->owner, sizeof(x->owner));
+	x->meta = buf->meta;
+	if (copy_to_user(uarg, x, sizeof(*x))) {
+		put_unused_fd(fd);
+		dma_buf_put(dmabuf);
+		ret = -EFAULT;
+		goto out_free;
+	}
+	fd_install(fd, dmabuf->file);
+	ret = 0;
+out_free:
+	kfree(resp);
+	kfree(x);
+	return ret;
+}
+
+static int vmbuf_cdev_revoke(struct vmbuf_revoke __user *uarg)
+{
+	struct virtio_vmbuf_revoke req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_REVOKE) };
+	struct virtio_vmbuf_resp resp;
+
+	if (copy_from_user(req.handle, uarg->handle, sizeof(req.handle)))
+		return -EFAULT;
+	return vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+}
+
+static int vmbuf_cdev_query(struct vmbuf_query __user *uarg)
+{
+	struct vmbuf_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct vmbuf_query *q;
+	int ret = 0;
+
+	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return -ENOMEM;
+	if (get_user(q->fd, &uarg->fd)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	dmabuf = dma_buf_get(q->fd);
+	if (IS_ERR(dmabuf)) {
+		ret = -EBADF;
+		goto out_free;
+	}
+	buf = vmbuf_buffer_of(dmabuf);
+	if (!buf) {
+		ret = -EXDEV;
+		goto out_put;
+	}
+	mutex_lock(&vmbuf_lock);
+	q->flags = (buf->exported ? VMBUF_QUERY_EXPORTED : 0) |
+		   (buf->imported ? VMBUF_QUERY_IMPORTED : 0);
+	q->size = buf->size;
+	q->pool_id = buf->pool->pool_id;
+	memcpy(q->handle, buf->handle, sizeof(q->handle));
+	memcpy(q->name, buf->name, sizeof(q->name));
+	memcpy(q->owner, buf->owner, sizeof(q->owner));
+	q->meta = buf->meta;
+	mutex_unlock(&vmbuf_lock);
+	if (copy_to_user(uarg, q, sizeof(*q)))
+		ret = -EFAULT;
+out_put:
+	dma_buf_put(dmabuf);
+out_free:
+	kfree(q);
+	return ret;
+}
+
 static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	void __user *uarg = (void __user *)arg;
+
 	switch (cmd) {
 	case VMBUF_IOC_INFO:
-		return vmbuf_cdev_info((void __user *)arg);
+		return vmbuf_cdev_info(uarg);
+	case VMBUF_IOC_EXPORT:
+		return vmbuf_cdev_export(uarg);
+	case VMBUF_IOC_IMPORT:
+		return vmbuf_cdev_import(uarg);
+	case VMBUF_IOC_REVOKE:
+		return vmbuf_cdev_revoke(uarg);
+	case VMBUF_IOC_QUERY:
+		return vmbuf_cdev_query(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -64,7 +480,10 @@ static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 
 static const struct file_operations vmbuf_cdev_fops = {
 	.owner = THIS_MODULE,
-	.open = nonseekable_open,
+	.open = vmbuf_cdev_open,
+	.release = vmbuf_cdev_release,
+	.read = vmbuf_cdev_read,
+	.poll = vmbuf_cdev_poll,
 	.unlocked_ioctl = vmbuf_cdev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -28,11 +28,14 @@
 #define EVT_USED	(EVT_AVAIL + 1024)
 #define SLOT_BASE	(16 * 1024)
 #define SLOT_SIZE	(2 * VIRTIO_VMBUF_MSG_MAX)
+#define EVT_BUF_BASE	(SLOT_BASE + VMBUF_CTL_SLOTS * SLOT_SIZE)
+#define EVT_BUF_SIZE	sizeof(struct virtio_vmbuf_event)
 
 static_assert(CTL_AVAIL + 6 + 2 * VMBUF_CTL_QUEUE_SIZE <= CTL_USED);
 static_assert(CTL_USED + 6 + 8 * VMBUF_CTL_QUEUE_SIZE <= EVT_DESC);
 static_assert(EVT_USED + 6 + 8 * VMBUF_CTL_QUEUE_SIZE <= SLOT_BASE);
-static_assert(SLOT_BASE + VMBUF_CTL_SLOTS * SLOT_SIZE <= VIRTIO_VMBUF_CTL_SIZE);
+static_assert(EVT_BUF_BASE + VMBUF_EVT_QUEUE_SIZE * EVT_BUF_SIZE <= VIRTIO_VMBUF_CTL_SIZE);
+static_assert(VMBUF_EVT_QUEUE_SIZE == VMBUF_CTL_QUEUE_SIZE);
 
 static void vmbuf_ctl_ring(struct vmbuf_ctl *ctl, unsigned int vector)
 {
@@ -87,8 +90,55 @@ static irqreturn_t vmbuf_cfg_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+/* Put event buffer @id (descriptor @id) back on the available ring; under evt_lock. */
+static void vmbuf_evt_post(struct vmbuf_ctl *ctl, u16 id)
+{
+	ctl->evt_desc[id].addr = cpu_to_le64(EVT_BUF_BASE + id * EVT_BUF_SIZE);
+	ctl->evt_desc[id].len = cpu_to_le32(EVT_BUF_SIZE);
+	ctl->evt_desc[id].flags = cpu_to_le16(VRING_DESC_F_WRITE);
+	ctl->evt_desc[id].next = 0;
+	ctl->evt_avail->ring[ctl->evt_avail_idx % VMBUF_EVT_QUEUE_SIZE] = cpu_to_le16(id);
+	ctl->evt_avail_idx++;
+}
+
+static void vmbuf_evt_publish(struct vmbuf_ctl *ctl)
+{
+	/* Descriptors and ring entries before the index that publishes them. */
+	virt_wmb();
+	WRITE_ONCE(ctl->evt_avail->idx, cpu_to_le16(ctl->evt_avail_idx));
+	vmbuf_ctl_ring(ctl, VIRTIO_VMBUF_VEC_EVENT);
+}
+
 static irqreturn_t vmbuf_evt_irq(int irq, void *data)
 {
+	struct vmbuf_ctl *ctl = data;
+	struct virtio_vmbuf_event ev;
+	bool reposted = false;
+	unsigned long flags;
+	u16 used_idx;
+
+	spin_lock_irqsave(&ctl->evt_lock, flags);
+	used_idx = le16_to_cpu(READ_ONCE(ctl->evt_used->idx));
+	/* Read the index before the entries and buffers it covers. */
+	virt_rmb();
+	while (ctl->evt_last_used != used_idx) {
+		struct vring_used_elem *e =
+			&ctl->evt_used->ring[ctl->evt_last_used % VMBUF_EVT_QUEUE_SIZE];
+		u32 id = le32_to_cpu(READ_ONCE(e->id));
+
+		ctl->evt_last_used++;
+		if (id >= VMBUF_EVT_QUEUE_SIZE) {
+			dev_warn_ratelimited(&ctl->pdev->dev, "bad event buffer id %u\n", id);
+			continue;
+		}
+		memcpy(&ev, ctl->region + EVT_BUF_BASE + id * EVT_BUF_SIZE, sizeof(ev));
+		vmbuf_evt_post(ctl, id);
+		reposted = true;
+		vmbuf_cdev_event(&ev);
+	}
+	if (reposted)
+		vmbuf_evt_publish(ctl);
+	spin_unlock_irqrestore(&ctl->evt_lock, flags);
 	return IRQ_HANDLED;
 }
 
@@ -247,6 +297,7 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 	struct device *dev = &pdev->dev;
 	struct vmbuf_ctl *ctl;
 	unsigned int i;
+	u16 n;
 	int ret;
 
 	if (vmbuf_ctl) {
@@ -271,7 +322,11 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 	ctl->desc = ctl->region + CTL_DESC;
 	ctl->avail = ctl->region + CTL_AVAIL;
 	ctl->used = ctl->region + CTL_USED;
+	ctl->evt_desc = ctl->region + EVT_DESC;
+	ctl->evt_avail = ctl->region + EVT_AVAIL;
+	ctl->evt_used = ctl->region + EVT_USED;
 	spin_lock_init(&ctl->vq_lock);
+	spin_lock_init(&ctl->evt_lock);
 	sema_init(&ctl->slots_free, VMBUF_CTL_SLOTS);
 	for (i = 0; i < VMBUF_CTL_SLOTS; i++)
 		init_completion(&ctl->slots[i].done);
@@ -304,6 +359,11 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 	if (ret)
 		goto err_free_irqs;
 	ctl->live = true;
+	spin_lock_irq(&ctl->evt_lock);
+	for (n = 0; n < VMBUF_EVT_QUEUE_SIZE; n++)
+		vmbuf_evt_post(ctl, n);
+	vmbuf_evt_publish(ctl);
+	spin_unlock_irq(&ctl->evt_lock);
 	ret = vmbuf_ctl_hello(ctl);
 	if (ret)
 		goto err_reset;

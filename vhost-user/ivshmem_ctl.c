@@ -41,6 +41,10 @@ struct ivctl {
 	int32_t error;
 	uint32_t generation;
 	char name[VIRTIO_VMBUF_NAME_MAX];
+	/* Events waiting for an event-queue buffer: a ring of IVCTL_PENDING_MAX. */
+	struct virtio_vmbuf_event pending[IVCTL_PENDING_MAX];
+	unsigned int pend_head, pend_count;
+	bool lost;
 	const struct ivctl_ops *ops;
 	void *opaque;
 };
@@ -95,12 +99,79 @@ static void ivctl_publish(struct ivctl *c, uint32_t state, int32_t error)
 	ivctl_irq(c, VIRTIO_VMBUF_VEC_CONFIG);
 }
 
+static void ivctl_drop_events(struct ivctl *c)
+{
+	c->pend_head = c->pend_count = 0;
+	c->lost = false;
+}
+
+/* Move pending events into the buffers the driver posted. */
+static void ivctl_flush_events(struct ivctl *c)
+{
+	struct vq *vq = &c->vq[VIRTIO_VMBUF_VQ_EVENT];
+	bool pushed = false;
+	struct vq_elem e;
+
+	if (c->state != VIRTIO_VMBUF_STATE_LIVE)
+		return;
+	while (c->pend_count) {
+		struct virtio_vmbuf_event *ev = &c->pending[c->pend_head];
+		int r = vq_pop(vq, &e);
+
+		if (r <= 0)
+			break;
+		if (c->lost) {
+			ev->flags |= htole32(VIRTIO_VMBUF_EVT_F_LOST);
+			c->lost = false;
+		}
+		if (vq_push(vq, &e, vq_elem_write(&e, ev, sizeof(*ev))) < 0)
+			break;
+		pushed = true;
+		c->pend_head = (c->pend_head + 1) % IVCTL_PENDING_MAX;
+		c->pend_count--;
+	}
+	if (pushed)
+		ivctl_irq(c, VIRTIO_VMBUF_VEC_EVENT);
+}
+
+void ivctl_event(struct ivctl *c, const void *ev, size_t len)
+{
+	unsigned int tail;
+
+	if (c->pend_count == IVCTL_PENDING_MAX) {
+		/* Drop the oldest: the newest says most about the present. */
+		c->pend_head = (c->pend_head + 1) % IVCTL_PENDING_MAX;
+		c->pend_count--;
+		if (!c->lost)
+			log_warn("vm '%s': event queue full, dropping events", c->name);
+		c->lost = true;
+	}
+	tail = (c->pend_head + c->pend_count) % IVCTL_PENDING_MAX;
+	memset(&c->pending[tail], 0, sizeof(c->pending[tail]));
+	memcpy(&c->pending[tail], ev, len < sizeof(c->pending[tail]) ? len : sizeof(c->pending[tail]));
+	c->pend_count++;
+	ivctl_flush_events(c);
+	if (c->vq[VIRTIO_VMBUF_VQ_EVENT].broken) {
+		/*
+		 * Called from inside the core: breaking the device now would reset
+		 * this VM in the middle of the core's work. Ring our own event
+		 * doorbell so the loop breaks it next.
+		 */
+		uint64_t one = 1;
+
+		if (write(c->doorbell[VIRTIO_VMBUF_VEC_EVENT], &one, sizeof(one)) < 0)
+			log_warn("vm '%s': deferring event queue failure: %s", c->name,
+				 strerror(errno));
+	}
+}
+
 static void ivctl_break(struct ivctl *c, const char *what, int err)
 {
 	log_warn("vm '%s': %s: %s; device broken until the driver resets it", c->name, what,
 		 ivctl_reason(err));
 	for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++)
 		vq_reset(&c->vq[i]);
+	ivctl_drop_events(c);
 	c->ops->reset(c->opaque);
 	ivctl_publish(c, VIRTIO_VMBUF_STATE_BROKEN, err);
 }
@@ -119,6 +190,7 @@ static void ivctl_config(struct ivctl *c)
 		if (c->state != VIRTIO_VMBUF_STATE_RESET) {
 			for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++)
 				vq_reset(&c->vq[i]);
+			ivctl_drop_events(c);
 			c->ops->reset(c->opaque);
 			log_info("vm '%s': device reset by the driver", c->name);
 		}
@@ -215,8 +287,11 @@ void ivctl_doorbell(struct ivctl *c, unsigned int vector)
 		if (c->state == VIRTIO_VMBUF_STATE_LIVE)
 			ivctl_control(c);
 		break;
-	default:
-		/* Event buffers are taken when an event is sent. */
+	case VIRTIO_VMBUF_VEC_EVENT:
+		/* New event buffers: deliver what waited for them. */
+		ivctl_flush_events(c);
+		if (c->vq[VIRTIO_VMBUF_VQ_EVENT].broken)
+			ivctl_break(c, "event queue", c->vq[VIRTIO_VMBUF_VQ_EVENT].broken);
 		break;
 	}
 }

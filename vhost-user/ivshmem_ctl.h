@@ -36,4 +36,13 @@ int ivctl_doorbell_fd(const struct ivctl *c, unsigned int vector);
 /* The doorbell of @vector rang: drain it and do the work. */
 void ivctl_doorbell(struct ivctl *c, unsigned int vector);
 
+/*
+ * Queue one event (struct virtio_vmbuf_event) for the driver. It goes into
+ * the next buffer the driver posted on the event queue; while there is none,
+ * up to IVCTL_PENDING_MAX wait in the device, and beyond that the oldest are
+ * dropped and the next delivered event carries VIRTIO_VMBUF_EVT_F_LOST.
+ */
+#define IVCTL_PENDING_MAX 256
+void ivctl_event(struct ivctl *c, const void *ev, size_t len);
+
 #endif

@@ -2,8 +2,11 @@
  * fuzz_request - libFuzzer target for the daemon's request handling: every
  * input is one control-queue request from a guest, fed to core_vm_request()
  * of a VM that is a member of two pools. The first byte picks whether the
- * VM said HELLO first, so both states are explored; allocations made by
- * the input are released after each run, so state never leaks between runs.
+ * VM said HELLO first, so both states are explored. The rest is a series of
+ * requests, each preceded by its length byte; a length byte of 255 means
+ * "the rest of the input" (EXPORT is longer than 254 bytes). Everything the
+ * input allocated, exported or imported is released after each run, so no
+ * state leaks between runs.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -55,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	/* The input may hold several requests separated by their own length byte. */
 	while (size) {
-		size_t len = data[0] < size ? data[0] : size - 1;
+		size_t len = data[0] == 255 || data[0] >= size ? size - 1 : data[0];
 
 		n = core_vm_request(vm, data + 1, len, resp, sizeof(resp));
 		if (n < sizeof(struct virtio_vmbuf_resp) || n > sizeof(resp))

@@ -6,9 +6,14 @@ Scenarios (each a function below, each a meson test in suite 'vm'):
                  the same bytes in the pool; closing the fd, killing the guest
                  process and killing the VM each return the memory
   heap_abi       the dma-heap ABI checks of tests/vm/guest/heap_abi.c
+  share          A, B, C in pool p, D in pool q: A exports to B by name; B imports and
+                 reads A's bytes, A reads B's; C gets EACCES, D ENXIO/ENOENT, a random
+                 handle ENOENT; revocation and VM death reach B as events; memory
+                 returns only when every holder let go
 """
 
 import argparse
+import re
 import sys
 import time
 import traceback
@@ -81,6 +86,95 @@ def scenario_alloc_visible(build):
         while [v for v in kit.status()["vms"] if v["name"] == "a"][0]["connected"]:
             assert time.time() < deadline, "daemon still thinks a is connected"
             time.sleep(0.1)
+        ok = True
+    finally:
+        kit.close(ok)
+
+
+def hold(vm, tag, cmd):
+    """Start 'cmd -k' in the background, fed by fifo /tmp/h<tag> on fd <tag>; returns its output so far."""
+    vm.run("mkfifo /tmp/h%s" % tag)
+    vm.run("%s -k < /tmp/h%s > /tmp/o%s 2>&1 & echo $! > /tmp/p%s" % (cmd, tag, tag, tag))
+    vm.run("exec %s>/tmp/h%s" % (tag, tag))
+    return vm.wait_file("/tmp/o%s" % tag, "holding")
+
+
+def tell(vm, tag, line, expect):
+    vm.run("echo '%s' >&%s" % (line, tag))
+    return vm.wait_file("/tmp/o%s" % tag, expect)
+
+
+def release(vm, tag):
+    vm.run("echo quit >&%s; exec %s>&-; wait $(cat /tmp/p%s)" % (tag, tag, tag))
+
+
+def fails(vm, cmd, errno_name):
+    st, out = vm.run(cmd, check=False)
+    assert st == 1 and "(%s)" % errno_name in out, "%s: expected %s, got: %s" % (cmd, errno_name, out)
+
+
+def scenario_share(build):
+    kit = vmkit.Kit("share", build, {"a": {}, "b": {}, "c": {}, "d": {}},
+                    {"p": ("16M", ["a", "b", "c"]), "q": ("4M", ["d"])})
+    ok = False
+    try:
+        a, b, c, d = kit.boot("a", "b", "c", "d")
+        b.run("vmbuf events > /tmp/ev 2>&1 &")
+        b.wait_file("/tmp/ev", "listening")
+
+        # A writes a pattern and exports it by name to B, with metadata.
+        out = hold(a, "7", "vmbuf export -p p -s 2M -f seq:3 -n cam0 -t b --width 1920 "
+                           "--height 1080 --fourcc XR24 --stride 7680 --label camera")
+        handle = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        b.wait_file("/tmp/ev", "event OFFERED handle %s name 'cam0' vm 'a'" % handle)
+
+        # B imports by name: same bytes; then B writes and A reads B's bytes.
+        out = hold(b, "7", "vmbuf import -n cam0 -c seq:3")
+        assert "check seq:3 ok" in out and "from VM 'a'" in out, out
+        assert "meta 1920x1080 fourcc XR24 stride 7680 label 'camera'" in out, out
+        tell(b, "7", "fill seq:9", "filled seq:9")
+        tell(a, "7", "check seq:9", "check seq:9 ok")
+        buf = [x for x in kit.pool_status("p")["buffers"] if x["owner"] == "a"][0]
+        assert buf["refs"] == 2 and buf["export"]["name"] == "cam0", buf
+        assert handle.startswith(buf["export"]["handle_prefix"]), buf
+        assert kit.read_pool("p", buf["offset"], 65536) == vmkit.pattern(65536, 9)
+
+        # Who may not import.
+        fails(c, "vmbuf import -n cam0", "EACCES")
+        fails(c, "vmbuf import -H " + handle, "EACCES")
+        fails(d, "vmbuf import -H " + handle, "ENXIO")
+        fails(d, "vmbuf import -n cam0", "ENOENT")
+        fails(b, "vmbuf import -H " + "5a" * 16, "ENOENT")
+        fails(b, "vmbuf revoke " + handle, "EPERM")
+
+        # A revokes: B hears it, new imports fail, memory stays while anyone holds it.
+        a.run("vmbuf revoke " + handle)
+        b.wait_file("/tmp/ev", "event REVOKED handle %s" % handle)
+        fails(b, "vmbuf import -n cam0", "ENOENT")
+        fails(b, "vmbuf import -H " + handle, "ENOENT")
+        assert kit.pool_status("p")["used"] == 2 * MiB
+        release(a, "7")
+        time.sleep(0.5)
+        p = kit.pool_status("p")
+        assert p["used"] == 2 * MiB and p["buffers"][0]["owner"] is None, p
+        tell(b, "7", "check seq:9", "check seq:9 ok")
+        release(b, "7")
+        kit.wait_used("p", 0)
+
+        # VM death: A exports to every pool member, B imports, A's QEMU is killed.
+        out = hold(a, "8", "vmbuf export -p p -s 1M -f 0x5a -n cam1 -P")
+        handle = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        out = hold(b, "8", "vmbuf import -H %s -c 0x5a" % handle)
+        assert "check 0x5a ok" in out, out
+        a.kill()
+        b.wait_file("/tmp/ev", "event PEER_GONE handle %s name '' vm 'a'" % ("0" * 32))
+        b.wait_file("/tmp/ev", "event REVOKED handle %s name 'cam1'" % handle)
+        tell(b, "8", "check 0x5a", "check 0x5a ok")
+        assert kit.pool_status("p")["used"] == MiB
+        assert kit.daemon.poll() is None, "vmbufd died"
+        release(b, "8")
+        kit.wait_used("p", 0)
+        kit.wait_used("q", 0)
         ok = True
     finally:
         kit.close(ok)

@@ -135,10 +135,10 @@ enum virtio_vmbuf_type {
 	VIRTIO_VMBUF_REQ_HELLO = 1,
 	VIRTIO_VMBUF_REQ_ALLOC = 2,
 	VIRTIO_VMBUF_REQ_FREE = 3,
-	VIRTIO_VMBUF_REQ_EXPORT = 4,	/* reserved: sharing */
-	VIRTIO_VMBUF_REQ_IMPORT = 5,	/* reserved: sharing */
-	VIRTIO_VMBUF_REQ_RELEASE = 6,	/* reserved: sharing */
-	VIRTIO_VMBUF_REQ_REVOKE = 7,	/* reserved: sharing */
+	VIRTIO_VMBUF_REQ_EXPORT = 4,
+	VIRTIO_VMBUF_REQ_IMPORT = 5,
+	VIRTIO_VMBUF_REQ_RELEASE = 6,
+	VIRTIO_VMBUF_REQ_REVOKE = 7,
 	VIRTIO_VMBUF_REQ_TIMELINE_CREATE = 8,	/* reserved: fences */
 	VIRTIO_VMBUF_REQ_SIGNAL = 9,	/* reserved: fences */
 	VIRTIO_VMBUF_REQ_WATCH = 10,	/* reserved: fences */
@@ -228,6 +228,144 @@ struct virtio_vmbuf_free {
 	__le64 buffer_id;
 };
 
+/**
+ * struct virtio_vmbuf_meta - what an exporter says about a buffer (opaque to
+ * the device, returned verbatim on import)
+ * @width: pixels
+ * @height: pixels
+ * @fourcc: DRM fourcc (drm_fourcc.h), 0 for none
+ * @nplanes: planes used in @offsets and @strides (0..4)
+ * @modifier: DRM format modifier
+ * @offsets: plane offsets in bytes
+ * @strides: plane strides in bytes
+ * @label: free-form, NUL-padded
+ * @reserved: zero
+ */
+struct virtio_vmbuf_meta {
+	__le32 width;
+	__le32 height;
+	__le32 fourcc;
+	__le32 nplanes;
+	__le64 modifier;
+	__le32 offsets[4];
+	__le32 strides[4];
+	char label[64];
+	__u8 reserved[136];
+};
+
+#define VIRTIO_VMBUF_HANDLE_SIZE	16
+#define VIRTIO_VMBUF_MAX_ACCESS		8
+
+/* EXPORT flags: who may import, besides the VMs listed by name. */
+#define VIRTIO_VMBUF_EXPORT_POOL	(1u << 0)	/* every member of the buffer's pool */
+#define VIRTIO_VMBUF_EXPORT_HOST	(1u << 1)	/* host clients (host.sock) */
+#define VIRTIO_VMBUF_EXPORT_FLAGS	(VIRTIO_VMBUF_EXPORT_POOL | VIRTIO_VMBUF_EXPORT_HOST)
+
+/**
+ * struct virtio_vmbuf_export - share a buffer this VM allocated
+ * @hdr: type VIRTIO_VMBUF_REQ_EXPORT
+ * @buffer_id: from ALLOC
+ * @flags: VIRTIO_VMBUF_EXPORT_*
+ * @naccess: entries used in @access
+ * @name: unique among the pool's live exports, or empty for handle-only
+ * @access: VM names allowed to import
+ * @meta: returned to importers
+ */
+struct virtio_vmbuf_export {
+	struct virtio_vmbuf_hdr hdr;
+	__le64 buffer_id;
+	__le32 flags;
+	__le32 naccess;
+	char name[VIRTIO_VMBUF_NAME_MAX];
+	char access[VIRTIO_VMBUF_MAX_ACCESS][VIRTIO_VMBUF_NAME_MAX];
+	struct virtio_vmbuf_meta meta;
+};
+
+struct virtio_vmbuf_export_resp {
+	struct virtio_vmbuf_resp resp;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+};
+
+#define VIRTIO_VMBUF_IMPORT_BY_NAME	(1u << 0)
+
+/**
+ * struct virtio_vmbuf_import - get a reference to an exported buffer
+ * @hdr: type VIRTIO_VMBUF_REQ_IMPORT
+ * @flags: VIRTIO_VMBUF_IMPORT_BY_NAME to use @name, else @handle
+ * @reserved: zero
+ * @handle: the export's handle
+ * @name: the export's name, looked up in the pools of the importing VM
+ */
+struct virtio_vmbuf_import {
+	struct virtio_vmbuf_hdr hdr;
+	__le32 flags;
+	__le32 reserved;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	char name[VIRTIO_VMBUF_NAME_MAX];
+};
+
+struct virtio_vmbuf_import_resp {
+	struct virtio_vmbuf_resp resp;
+	__le64 import_id;
+	__le64 offset;
+	__le64 size;
+	__le32 pool_id;
+	__le32 reserved;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	char owner[VIRTIO_VMBUF_NAME_MAX];
+	char name[VIRTIO_VMBUF_NAME_MAX];
+	struct virtio_vmbuf_meta meta;
+};
+
+/* RELEASE: drop an import; the response carries no payload. */
+struct virtio_vmbuf_release {
+	struct virtio_vmbuf_hdr hdr;
+	__le64 import_id;
+};
+
+/* REVOKE: the owner withdraws an export; existing imports stay valid. */
+struct virtio_vmbuf_revoke {
+	struct virtio_vmbuf_hdr hdr;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+};
+
+/* Events, device to driver on the event queue, one per writable buffer. */
+enum virtio_vmbuf_event_type {
+	VIRTIO_VMBUF_EVT_OFFERED = 1,		/* @handle, @name, @vm: exporter, @value: size */
+	VIRTIO_VMBUF_EVT_REVOKED = 2,		/* @handle, @name, @vm: exporter */
+	VIRTIO_VMBUF_EVT_PEER_GONE = 3,		/* @vm: the VM that disconnected */
+	VIRTIO_VMBUF_EVT_TIMELINE_REACHED = 4,	/* reserved: fences */
+};
+
+/* struct virtio_vmbuf_event.flags */
+#define VIRTIO_VMBUF_EVT_F_LOST		(1u << 0)	/* events were dropped before this one */
+
+/**
+ * struct virtio_vmbuf_event - one event
+ * @type: enum virtio_vmbuf_event_type
+ * @flags: VIRTIO_VMBUF_EVT_F_*
+ * @handle: the export concerned
+ * @pool_id: its pool
+ * @error: 0 or a negative errno
+ * @value: type-specific
+ * @id: type-specific
+ * @name: the export's name
+ * @vm: the VM concerned
+ * @reserved: zero
+ */
+struct virtio_vmbuf_event {
+	__le32 type;
+	__le32 flags;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	__le32 pool_id;
+	__le32 error;
+	__le64 value;
+	__le64 id;
+	char name[VIRTIO_VMBUF_NAME_MAX];
+	char vm[VIRTIO_VMBUF_NAME_MAX];
+	__u8 reserved[16];
+};
+
 /* Layout checks: these structs are ABI. */
 _Static_assert(sizeof(struct virtio_vmbuf_region) == 96, "region header");
 _Static_assert(sizeof(struct virtio_vmbuf_queue_cfg) == 32, "queue cfg");
@@ -241,6 +379,15 @@ _Static_assert(sizeof(struct virtio_vmbuf_hello_resp) <= VIRTIO_VMBUF_MSG_MAX, "
 _Static_assert(sizeof(struct virtio_vmbuf_alloc) == 32, "alloc");
 _Static_assert(sizeof(struct virtio_vmbuf_alloc_resp) == 40, "alloc resp");
 _Static_assert(sizeof(struct virtio_vmbuf_free) == 24, "free");
+_Static_assert(sizeof(struct virtio_vmbuf_meta) == 256, "meta");
+_Static_assert(sizeof(struct virtio_vmbuf_export) == 576, "export");
+_Static_assert(sizeof(struct virtio_vmbuf_export) <= VIRTIO_VMBUF_MSG_MAX, "export fits");
+_Static_assert(sizeof(struct virtio_vmbuf_export_resp) == 32, "export resp");
+_Static_assert(sizeof(struct virtio_vmbuf_import) == 72, "import");
+_Static_assert(sizeof(struct virtio_vmbuf_import_resp) == 384, "import resp");
+_Static_assert(sizeof(struct virtio_vmbuf_release) == 24, "release");
+_Static_assert(sizeof(struct virtio_vmbuf_revoke) == 32, "revoke");
+_Static_assert(sizeof(struct virtio_vmbuf_event) == 128, "event");
 _Static_assert(__builtin_offsetof(struct virtio_vmbuf_region, name) == 32, "name");
 _Static_assert(__builtin_offsetof(struct virtio_vmbuf_ctl_cfg, device_state) == 72, "state");
 _Static_assert(VIRTIO_VMBUF_CTL_CFG_OFFSET + sizeof(struct virtio_vmbuf_ctl_cfg) <=

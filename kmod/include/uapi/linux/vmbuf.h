@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
 /*
  * vmbuf guest UAPI: ioctls of /dev/vmbuf. Buffers themselves are allocated
- * through the standard dma-heap UAPI on /dev/dma_heap/vmbuf-<pool>.
+ * through the standard dma-heap UAPI on /dev/dma_heap/vmbuf-<pool>; these
+ * ioctls share them with other VMs and the host (export, import, revoke,
+ * query). read() on /dev/vmbuf returns whole struct vmbuf_event records for
+ * events that happen after the open; poll() says when one is waiting.
  *
  * The ioctl magic 0xB7 is not registered in Linux's ioctl-number.rst.
  * All structs are free of implicit padding; sizes are asserted below.
@@ -53,10 +56,170 @@ struct vmbuf_info {
 	struct vmbuf_pool_desc pools[VMBUF_MAX_POOLS];
 };
 
+#define VMBUF_HANDLE_SIZE	16
+#define VMBUF_MAX_ACCESS	8
+
+/**
+ * struct vmbuf_meta - what the exporter says about the buffer's contents
+ * @width: pixels
+ * @height: pixels
+ * @fourcc: DRM fourcc, 0 for none
+ * @nplanes: planes used in @offsets and @strides (0..4)
+ * @modifier: DRM format modifier
+ * @offsets: plane offsets, bytes
+ * @strides: plane strides, bytes
+ * @label: free-form text, NUL-padded
+ * @reserved: zero
+ */
+struct vmbuf_meta {
+	__u32 width;
+	__u32 height;
+	__u32 fourcc;
+	__u32 nplanes;
+	__u64 modifier;
+	__u32 offsets[4];
+	__u32 strides[4];
+	char label[64];
+	__u8 reserved[136];
+};
+
+/* struct vmbuf_export.flags: who may import besides the VMs in @access. */
+#define VMBUF_EXPORT_POOL	(1u << 0)	/* every member of the buffer's pool */
+#define VMBUF_EXPORT_HOST	(1u << 1)	/* host clients */
+
+/**
+ * struct vmbuf_export - VMBUF_IOC_EXPORT: share a buffer this VM allocated
+ * @fd: dma-buf fd from a /dev/dma_heap/vmbuf-* heap of this guest (EXDEV for
+ *	any other dma-buf, EPERM for an imported one, EBUSY if already exported)
+ * @flags: VMBUF_EXPORT_*
+ * @naccess: names used in @access
+ * @reserved: zero
+ * @name: unique in the pool (EEXIST), or empty to share by handle only
+ * @access: names of VMs allowed to import
+ * @meta: given to importers
+ * @handle: out: the export's handle, a capability: whoever holds it and is
+ *	allowed can import
+ */
+struct vmbuf_export {
+	__s32 fd;
+	__u32 flags;
+	__u32 naccess;
+	__u32 reserved;
+	char name[VMBUF_NAME_MAX];
+	char access[VMBUF_MAX_ACCESS][VMBUF_NAME_MAX];
+	struct vmbuf_meta meta;
+	__u8 handle[VMBUF_HANDLE_SIZE];
+};
+
+#define VMBUF_IMPORT_BY_NAME	(1u << 0)
+
+/**
+ * struct vmbuf_import - VMBUF_IOC_IMPORT: a new dma-buf over an export's pages
+ * @flags: VMBUF_IMPORT_BY_NAME to look up @name in this VM's pools, else @handle
+ * @fd_flags: O_CLOEXEC and access mode of the new fd
+ * @handle: in: the handle; out: the export's handle
+ * @name: in: the name; out: the export's name
+ * @fd: out: the dma-buf fd
+ * @pool_id: out: the pool
+ * @size: out: bytes
+ * @owner: out: the exporting VM
+ * @meta: out: the exporter's metadata
+ *
+ * Errors: ENOENT (no such export), EACCES (not allowed), ENXIO (this VM is
+ * not a member of the buffer's pool), ENOSPC (import limit).
+ */
+struct vmbuf_import {
+	__u32 flags;
+	__u32 fd_flags;
+	__u8 handle[VMBUF_HANDLE_SIZE];
+	char name[VMBUF_NAME_MAX];
+	__s32 fd;
+	__u32 pool_id;
+	__u64 size;
+	char owner[VMBUF_NAME_MAX];
+	struct vmbuf_meta meta;
+};
+
+/* VMBUF_IOC_REVOKE: withdraw an export of this VM; imports stay valid. */
+struct vmbuf_revoke {
+	__u8 handle[VMBUF_HANDLE_SIZE];
+};
+
+#define VMBUF_QUERY_EXPORTED	(1u << 0)
+#define VMBUF_QUERY_IMPORTED	(1u << 1)
+
+/**
+ * struct vmbuf_query - VMBUF_IOC_QUERY: what this guest knows of a vmbuf dma-buf
+ * @fd: in: the dma-buf
+ * @flags: out: VMBUF_QUERY_*
+ * @size: out: bytes
+ * @pool_id: out: the pool
+ * @reserved: zero
+ * @handle: out: the export's handle (exported or imported buffers)
+ * @name: out: the export's name
+ * @owner: out: the exporting VM (imported buffers)
+ * @meta: out: metadata (exported or imported buffers)
+ */
+struct vmbuf_query {
+	__s32 fd;
+	__u32 flags;
+	__u64 size;
+	__u32 pool_id;
+	__u32 reserved;
+	__u8 handle[VMBUF_HANDLE_SIZE];
+	char name[VMBUF_NAME_MAX];
+	char owner[VMBUF_NAME_MAX];
+	struct vmbuf_meta meta;
+};
+
+/* struct vmbuf_event.type */
+#define VMBUF_EVENT_OFFERED	1	/* @handle, @name, @vm (exporter), @value: size */
+#define VMBUF_EVENT_REVOKED	2	/* @handle, @name, @vm (exporter) */
+#define VMBUF_EVENT_PEER_GONE	3	/* @vm disconnected: its exports are revoked */
+
+/* struct vmbuf_event.flags */
+#define VMBUF_EVENT_LOST	(1u << 0)	/* earlier events were dropped */
+
+/**
+ * struct vmbuf_event - one record of read() on /dev/vmbuf
+ * @type: VMBUF_EVENT_*
+ * @flags: VMBUF_EVENT_LOST
+ * @handle: the export concerned
+ * @pool_id: its pool
+ * @error: 0 or a negative errno
+ * @value: type-specific
+ * @id: type-specific
+ * @name: the export's name
+ * @vm: the VM concerned
+ * @reserved: zero
+ */
+struct vmbuf_event {
+	__u32 type;
+	__u32 flags;
+	__u8 handle[VMBUF_HANDLE_SIZE];
+	__u32 pool_id;
+	__s32 error;
+	__u64 value;
+	__u64 id;
+	char name[VMBUF_NAME_MAX];
+	char vm[VMBUF_NAME_MAX];
+	__u8 reserved[16];
+};
+
 #define VMBUF_IOC_MAGIC		0xB7
 #define VMBUF_IOC_INFO		_IOR(VMBUF_IOC_MAGIC, 0x00, struct vmbuf_info)
+#define VMBUF_IOC_EXPORT	_IOWR(VMBUF_IOC_MAGIC, 0x01, struct vmbuf_export)
+#define VMBUF_IOC_IMPORT	_IOWR(VMBUF_IOC_MAGIC, 0x02, struct vmbuf_import)
+#define VMBUF_IOC_REVOKE	_IOW(VMBUF_IOC_MAGIC, 0x03, struct vmbuf_revoke)
+#define VMBUF_IOC_QUERY		_IOWR(VMBUF_IOC_MAGIC, 0x04, struct vmbuf_query)
 
 _Static_assert(sizeof(struct vmbuf_pool_desc) == 64, "vmbuf_pool_desc");
 _Static_assert(sizeof(struct vmbuf_info) == 48 + 16 * 64, "vmbuf_info");
+_Static_assert(sizeof(struct vmbuf_meta) == 256, "vmbuf_meta");
+_Static_assert(sizeof(struct vmbuf_export) == 576, "vmbuf_export");
+_Static_assert(sizeof(struct vmbuf_import) == 360, "vmbuf_import");
+_Static_assert(sizeof(struct vmbuf_revoke) == 16, "vmbuf_revoke");
+_Static_assert(sizeof(struct vmbuf_query) == 360, "vmbuf_query");
+_Static_assert(sizeof(struct vmbuf_event) == 128, "vmbuf_event");
 
 #endif /* _UAPI_LINUX_VMBUF_H */
