@@ -251,14 +251,12 @@ static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
 	unsigned int i;
 	int ret;
 
-	x = kmalloc(sizeof(*x), GFP_KERNEL);
+	x = memdup_user(uarg, sizeof(*x));
+	if (IS_ERR(x))
+		return PTR_ERR(x);
 	req = kzalloc(sizeof(*req), GFP_KERNEL);
-	if (!x || !req) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	ret = -EFAULT;
-	if (copy_from_user(x, uarg, sizeof(*x)))
+	ret = -ENOMEM;
+	if (!req)
 		goto out_free;
 	ret = -EINVAL;
 	if (x->flags & ~(VMBUF_EXPORT_POOL | VMBUF_EXPORT_HOST) || x->reserved ||
@@ -332,14 +330,12 @@ static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
 	struct dma_buf *dmabuf;
 	int fd, ret;
 
-	x = kmalloc(sizeof(*x), GFP_KERNEL);
+	x = memdup_user(uarg, sizeof(*x));
+	if (IS_ERR(x))
+		return PTR_ERR(x);
 	resp = kzalloc(sizeof(*resp), GFP_KERNEL);
-	if (!x || !resp) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	ret = -EFAULT;
-	if (copy_from_user(x, uarg, sizeof(*x)))
+	ret = -ENOMEM;
+	if (!resp)
 		goto out_free;
 	ret = -EINVAL;
 	if (x->flags & ~VMBUF_IMPORT_BY_NAME || x->fd_flags & ~(u32)(O_CLOEXEC | O_ACCMODE) ||
