@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
+#include <linux/sync_file.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,54 @@ int vg_handle_parse(uint8_t *handle, const char *hex)
 		handle[i] = v;
 	}
 	return 0;
+}
+
+int vg_fence(const uint8_t *handle, uint64_t value)
+{
+	struct vmbuf_fence f = { .value = value };
+	int r;
+
+	memcpy(f.handle, handle, sizeof(f.handle));
+	r = vg_ioctl(VMBUF_IOC_FENCE, &f);
+	return r < 0 ? r : f.fd;
+}
+
+int vg_signal(const uint8_t *handle, uint64_t value, int32_t error, int wait_fd)
+{
+	struct vmbuf_signal sg = { .value = value, .error = error, .wait_fd = wait_fd };
+
+	memcpy(sg.handle, handle, sizeof(sg.handle));
+	return vg_ioctl(VMBUF_IOC_SIGNAL, &sg);
+}
+
+int vg_fence_wait(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct sync_file_info info = { 0 };
+	int r;
+
+	do {
+		r = poll(&p, 1, timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return 0;
+	if (ioctl(fd, SYNC_IOC_FILE_INFO, &info) < 0)
+		return -errno;
+	return info.status;
+}
+
+int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms)
+{
+	int fd = vg_fence(handle, value);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = vg_fence_wait(fd, timeout_ms);
+	close(fd);
+	return r;
 }
 
 uint32_t vg_fourcc(const char *s)

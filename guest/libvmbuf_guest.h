@@ -38,6 +38,22 @@ int vg_events_open(int flags);
 void vg_handle_format(char *out, const uint8_t *handle);
 int vg_handle_parse(uint8_t *handle, const char *hex);
 
+/* VMBUF_IOC_FENCE: a sync_file fd for (handle, value), or -errno. */
+int vg_fence(const uint8_t *handle, uint64_t value);
+
+/* VMBUF_IOC_SIGNAL now (@wait_fd < 0) or when @wait_fd completes. */
+int vg_signal(const uint8_t *handle, uint64_t value, int32_t error, int wait_fd);
+
+/*
+ * Wait up to @timeout_ms for sync_file @fd. Returns 1 when signalled without
+ * error, 0 when still pending after @timeout_ms, the fence's negative error
+ * when it completed with one.
+ */
+int vg_fence_wait(int fd, int timeout_ms);
+
+/* Wait for (handle, value): vg_fence + vg_fence_wait; closes the fence. */
+int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms);
+
 /* DRM fourcc from its four characters ("XR24"); 0 for a string of another length. */
 uint32_t vg_fourcc(const char *s);
 

@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,7 +34,14 @@ static void usage(FILE *out)
 		"                            map another VM's export; prints size, owner, metadata\n"
 		"  revoke HANDLE             withdraw an export of this VM (imports stay valid)\n"
 		"  events [-n COUNT] [-t SECONDS]\n"
-		"                            print events (OFFERED, REVOKED, PEER_GONE) as they come\n"
+		"                            print events (OFFERED, REVOKED, PEER_GONE, TIMELINE)\n"
+		"  signal HANDLE VALUE [-e ERRNO] [-a POINT]\n"
+		"                            advance the export's timeline to VALUE (with an error);\n"
+		"                            with -a, when the timeline reaches POINT (the kernel\n"
+		"                            does it from the fence callback; returns at once)\n"
+		"  wait HANDLE VALUE [-t MS] wait for the timeline to reach VALUE; prints 'reached',\n"
+		"                            'error NAME' (exit 1) or 'pending' after MS (exit 3)\n"
+		"  pingpong lead|follow ...  fence or doorbell round-trip benchmark (pingpong --help)\n"
 		"\n"
 		"Buffer options:\n"
 		"  -p, --pool=POOL           pool (default: this VM's first pool)\n"
@@ -40,11 +49,15 @@ static void usage(FILE *out)
 		"  -f, --fill=PAT            write PAT: 0xNN (every byte) or seq:SEED\n"
 		"  -c, --check=PAT           verify the buffer holds PAT (0x00 checks zeroing)\n"
 		"  -k, --hold                keep the buffer and read commands from standard\n"
-		"                            input: 'check PAT', 'fill PAT', 'quit' (or EOF)\n"
+		"                            input: 'check PAT', 'fill PAT', 'attach VALUE' (make\n"
+		"                            implicit sync wait for that timeline point),\n"
+		"                            'implicit MS' (poll the buffer and its exported\n"
+		"                            sync_file together), 'quit' (or EOF)\n"
 		"Export options:\n"
 		"  -n, --name=NAME           name, unique in the pool (default: handle only)\n"
 		"  -t, --to=VM[,VM...]       VMs allowed to import (up to 8)\n"
 		"  -P, --pool-members        every member of the pool may import\n"
+		"  -S, --signalers           importers may signal the timeline too\n"
 		"      --host                host clients may import\n"
 		"      --width=W --height=H --fourcc=XR24 --stride=BYTES --label=TEXT\n"
 		"                            metadata handed to importers\n"
@@ -123,6 +136,43 @@ static int touch(int fd, size_t size, const char *check, const char *fill)
 	return ret;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Poll the dma-buf and its exported sync_file together until both are ready. */
+static void implicit(int fd, int timeout_ms)
+{
+	struct dma_buf_export_sync_file x = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
+	long ready_at[2] = { -1, -1 };
+	struct timespec t0;
+
+	if (ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &x) < 0) {
+		printf("implicit failed %s\n", errname(errno));
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((ready_at[0] < 0 || ready_at[1] < 0) && ms_since(&t0) < timeout_ms) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = x.fd, .events = POLLIN } };
+
+		if (poll(p, 2, timeout_ms - ms_since(&t0)) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++)
+			if ((p[i].revents & POLLIN) && ready_at[i] < 0)
+				ready_at[i] = ms_since(&t0);
+	}
+	if (ready_at[0] < 0 || ready_at[1] < 0)
+		printf("implicit timeout dmabuf=%d syncfile=%d\n", ready_at[0] >= 0, ready_at[1] >= 0);
+	else
+		printf("implicit ready dmabuf=1 syncfile=1 status=%d apart=%ld ms after %ld ms\n",
+		       vg_fence_wait(x.fd, 0), labs(ready_at[0] - ready_at[1]), ready_at[0]);
+	close(x.fd);
+}
+
 /* Keep @fd and answer commands from stdin until 'quit' or EOF. */
 static int hold(int fd, size_t size)
 {
@@ -143,8 +193,18 @@ static int hold(int fd, size_t size)
 			touch(fd, size, arg, NULL);
 		else if (!strcmp(line, "fill") && arg)
 			touch(fd, size, NULL, arg);
+		else if (!strcmp(line, "attach") && arg) {
+			struct vmbuf_attach at = { .fd = fd, .value = strtoull(arg, NULL, 0) };
+			int r = vg_ioctl(VMBUF_IOC_ATTACH, &at);
+
+			if (r < 0)
+				printf("attach failed %s\n", errname(-r));
+			else
+				printf("attached %s\n", arg);
+		} else if (!strcmp(line, "implicit") && arg)
+			implicit(fd, atoi(arg));
 		else if (line[0])
-			printf("unknown command '%s' (check PAT, fill PAT, quit)\n", line);
+			printf("unknown command '%s' (check, fill, attach, implicit, quit)\n", line);
 		fflush(stdout);
 	}
 	return 0;
@@ -196,6 +256,7 @@ static const struct option buf_long[] = {
 	{ "handle", required_argument, NULL, 'H' },
 	{ "to", required_argument, NULL, 't' },
 	{ "pool-members", no_argument, NULL, 'P' },
+	{ "signalers", no_argument, NULL, 'S' },
 	{ "host", no_argument, NULL, OPT_HOST },
 	{ "width", required_argument, NULL, OPT_WIDTH },
 	{ "height", required_argument, NULL, OPT_HEIGHT },
@@ -255,7 +316,7 @@ static int cmd_export(int argc, char **argv)
 
 	memset(&x, 0, sizeof(x));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:s:f:c:kn:t:P", buf_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:f:c:kn:t:PS", buf_long, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (strlen(optarg) >= sizeof(x.name)) {
@@ -276,6 +337,7 @@ static int cmd_export(int argc, char **argv)
 			}
 			break;
 		case 'P': x.flags |= VMBUF_EXPORT_POOL; break;
+		case 'S': x.flags |= VMBUF_EXPORT_SIGNAL; break;
 		case OPT_HOST: x.flags |= VMBUF_EXPORT_HOST; break;
 		case OPT_WIDTH: x.meta.width = strtoul(optarg, NULL, 0); break;
 		case OPT_HEIGHT: x.meta.height = strtoul(optarg, NULL, 0); break;
@@ -390,9 +452,96 @@ static int cmd_revoke(int argc, char **argv)
 	return 0;
 }
 
+static int parse_handle_value(int argc, char **argv, uint8_t *handle, unsigned long long *value)
+{
+	char *end;
+
+	if (argc < 3 || vg_handle_parse(handle, argv[1]) < 0)
+		return -1;
+	errno = 0;
+	*value = strtoull(argv[2], &end, 0);
+	return errno || *end || end == argv[2] ? -1 : 0;
+}
+
+static int cmd_signal(int argc, char **argv)
+{
+	unsigned long long value, after = 0;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	int error = 0, wait_fd = -1, c, r;
+
+	optind = 3;
+	while ((c = getopt(argc, argv, "e:a:")) != -1) {
+		switch (c) {
+		case 'e': error = -abs(atoi(optarg)); break;
+		case 'a': after = strtoull(optarg, NULL, 0); break;
+		default: optind = -1; break;
+		}
+		if (optind < 0)
+			break;
+	}
+	if (optind != argc || parse_handle_value(argc, argv, handle, &value) < 0) {
+		fprintf(stderr, "%s: usage: signal HANDLE VALUE [-e ERRNO] [-a POINT]\n", prog);
+		return 2;
+	}
+	if (after) {
+		/* Signal VALUE when this timeline reaches POINT, without waiting here. */
+		wait_fd = vg_fence(handle, after);
+		if (wait_fd < 0) {
+			fprintf(stderr, "%s: signal: fence for point %llu: %s (%s)\n", prog, after,
+				strerror(-wait_fd), errname(-wait_fd));
+			return 1;
+		}
+	}
+	r = vg_signal(handle, value, error, wait_fd);
+	if (wait_fd >= 0)
+		close(wait_fd);
+	if (r < 0) {
+		fprintf(stderr, "%s: signal %.8s... to %llu: %s (%s)\n", prog, argv[1], value,
+			r == -EACCES ? "this VM may not signal that timeline" :
+			r == -EINVAL ? "not above the current value" :
+			r == -ENOENT ? "no such export" : strerror(-r), errname(-r));
+		return 1;
+	}
+	if (after)
+		printf("will signal %llu when %llu is reached\n", value, after);
+	else
+		printf("signalled %llu\n", value);
+	return 0;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+	unsigned long long value;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	struct timespec t0;
+	int timeout = 60000, r;
+
+	if (parse_handle_value(argc, argv, handle, &value) < 0 ||
+	    (argc == 5 && strcmp(argv[3], "-t")) || (argc != 3 && argc != 5)) {
+		fprintf(stderr, "%s: usage: wait HANDLE VALUE [-t MS]\n", prog);
+		return 2;
+	}
+	if (argc == 5)
+		timeout = atoi(argv[4]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = vg_wait(handle, value, timeout);
+	if (r == 1) {
+		printf("reached %llu after %ld ms\n", value, ms_since(&t0));
+		return 0;
+	}
+	if (r == 0) {
+		printf("pending after %d ms\n", timeout);
+		return 3;
+	}
+	printf("error %s after %ld ms\n", errname(-r), ms_since(&t0));
+	return 1;
+}
+
+int pingpong_main(int argc, char **argv);
+
 static int cmd_events(int argc, char **argv)
 {
-	static const char *const names[] = { "?", "OFFERED", "REVOKED", "PEER_GONE" };
+	static const char *const names[] = { "?", "OFFERED", "REVOKED", "PEER_GONE", "TIMELINE" };
 	long count = -1, seconds = -1;
 	struct timespec start, now;
 	int c, fd;
@@ -432,7 +581,7 @@ static int cmd_events(int argc, char **argv)
 			continue;
 		vg_handle_format(hex, ev.handle);
 		printf("event %s handle %s name '%s' vm '%s' pool %u value %llu%s\n",
-		       ev.type < 4 ? names[ev.type] : "?", hex, ev.name, ev.vm, ev.pool_id,
+		       ev.type < 5 ? names[ev.type] : "?", hex, ev.name, ev.vm, ev.pool_id,
 		       (unsigned long long)ev.value, ev.flags & VMBUF_EVENT_LOST ? " (lost some)" : "");
 		fflush(stdout);
 		if (count > 0)
@@ -458,9 +607,10 @@ static int cmd_info(void)
 	for (unsigned int i = 0; i < info.npools && i < VMBUF_MAX_POOLS; i++) {
 		struct vmbuf_pool_desc *p = &info.pools[i];
 
-		printf("pool %.32s id %u size %llu used %llu buffers %u heap %s\n", p->name,
-		       p->pool_id, (unsigned long long)p->size, (unsigned long long)p->used,
-		       p->buffers, p->flags & VMBUF_POOL_HEAP ? "yes" : "no");
+		printf("pool %.32s id %u size %llu used %llu buffers %u heap %s position %u\n",
+		       p->name, p->pool_id, (unsigned long long)p->size,
+		       (unsigned long long)p->used, p->buffers,
+		       p->flags & VMBUF_POOL_HEAP ? "yes" : "no", p->position);
 	}
 	return 0;
 }
@@ -488,6 +638,12 @@ int main(int argc, char **argv)
 		return cmd_revoke(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "events"))
 		return cmd_events(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "signal"))
+		return cmd_signal(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "wait"))
+		return cmd_wait(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pingpong"))
+		return pingpong_main(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s' (try --help)\n", prog, argv[1]);
 	return 2;
 }

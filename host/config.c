@@ -17,6 +17,7 @@
 #define DEFAULT_SOCKET_DIR "/run/vmbuf"
 #define DEFAULT_FENCE_TIMEOUT_MS 10000
 #define DEFAULT_MAX_BUFFERS 4096
+#define DEFAULT_MAX_WAITERS 1024
 
 enum section { SEC_NONE, SEC_DAEMON, SEC_VM, SEC_POOL };
 
@@ -125,6 +126,7 @@ static int parse_section(struct parser *p, char *s)
 		vm = &cfg->vms[p->idx];
 		snprintf(vm->name, sizeof(vm->name), "%s", name);
 		vm->max_buffers = DEFAULT_MAX_BUFFERS;
+		vm->max_waiters = DEFAULT_MAX_WAITERS;
 		vm->line = p->line;
 		p->sec = SEC_VM;
 	} else {
@@ -184,6 +186,18 @@ static int parse_key(struct parser *p, const char *key, const char *val)
 			if (parse_u64(val, &v) < 0 || v == 0 || v > 65536)
 				return perr(p, p->line, "max-buffers must be 1..65536, not '%s'", val);
 			cfg->vms[p->idx].max_buffers = v;
+			return 0;
+		}
+		if (!strcmp(key, "max-waiters")) {
+			if (parse_u64(val, &v) < 0 || v == 0 || v > 65536)
+				return perr(p, p->line, "max-waiters must be 1..65536, not '%s'", val);
+			cfg->vms[p->idx].max_waiters = v;
+			return 0;
+		}
+		if (!strcmp(key, "fence-timeout-ms")) {
+			if (parse_u64(val, &v) < 0 || v == 0 || v > 3600000)
+				return perr(p, p->line, "fence-timeout-ms must be 1..3600000, not '%s'", val);
+			cfg->vms[p->idx].fence_timeout_ms = v;
 			return 0;
 		}
 		break;

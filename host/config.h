@@ -2,7 +2,8 @@
  * config - vmbufd's configuration file.
  *
  *   [vmbufd]                  socket-dir, fence-timeout-ms, host-group
- *   [vm NAME]                 quota (size, 0 = none), max-buffers
+ *   [vm NAME]                 quota (size, 0 = none), max-buffers, max-waiters,
+ *                             fence-timeout-ms (at most the daemon's)
  *   [pool NAME]               size (power of two >= 2M), members (VM names)
  *
  * '#' starts a comment; sizes take K, M, G suffixes. config_parse() refuses
@@ -24,6 +25,8 @@ struct config_vm {
 	char name[CONFIG_NAME_MAX];
 	uint64_t quota;		/* bytes, 0: none */
 	uint32_t max_buffers;
+	uint32_t max_waiters;		/* timeline watches pending at once */
+	uint32_t fence_timeout_ms;	/* 0: the daemon's */
 	unsigned int line;
 };
 

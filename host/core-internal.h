@@ -28,8 +28,18 @@ struct buffer {
 	struct export *export;
 };
 
+/* A VM waiting for an export's timeline to reach a value. */
+struct waiter {
+	struct list link;	/* export.waiters, sorted by value */
+	struct core_vm *vm;
+	uint64_t value;
+};
+
 struct export {
 	struct list link;	/* core.exports */
+	uint64_t tl_value;	/* the timeline: only grows */
+	int32_t tl_error;	/* error signalled with tl_value */
+	struct list waiters;
 	uint8_t handle[VIRTIO_VMBUF_HANDLE_SIZE];
 	char name[VIRTIO_VMBUF_NAME_MAX];
 	uint32_t flags;
@@ -51,7 +61,7 @@ struct core_vm {
 	bool connected;
 	bool hello;
 	uint64_t used;		/* bytes of buffers it owns */
-	unsigned int nbuffers, nimports;
+	unsigned int nbuffers, nimports, nwaiters;
 	unsigned int npools;
 	struct pool *pools[CONFIG_POOLS_PER_VM];
 	struct list buffers;	/* struct buffer.owner_link */
@@ -78,8 +88,23 @@ ssize_t share_import(struct core_vm *vm, const void *req, size_t len, void *out)
 ssize_t share_release(struct core_vm *vm, const void *req, size_t len, void *out);
 ssize_t share_revoke(struct core_vm *vm, const void *req, size_t len, void *out);
 
-/* The owner lets go of @b (FREE, reset, disconnect): ends its export. */
-void share_buffer_disown(struct core_vm *vm, struct buffer *b);
+/* timeline.c: every export carries a timeline (value 0 when exported). */
+ssize_t timeline_signal(struct core_vm *vm, const void *req, size_t len, void *out);
+ssize_t timeline_watch(struct core_vm *vm, const void *req, size_t len, void *out);
+/* The export ends: every waiter hears TIMELINE_REACHED with @error. */
+void timeline_end(struct export *e, int32_t error);
+/* @vm goes away: drop its waiters everywhere. */
+void timeline_vm_gone(struct core_vm *vm);
+
+/* share.c helpers timeline.c uses. */
+struct export *share_export_by_handle(struct core *c, const uint8_t *handle);
+bool share_export_allows(const struct export *e, const struct core_vm *vm);
+
+/*
+ * The owner lets go of @b: FREE (@why -ECANCELED) or the owner going away
+ * (-ENODEV). Ends its export; timeline waiters hear @why.
+ */
+void share_buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why);
 void share_buffer_unref(struct buffer *b);
 
 /* Release every import of @vm; tell the VMs sharing a pool with it that it is gone. */

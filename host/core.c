@@ -160,7 +160,7 @@ void core_vm_reset(struct core_vm *vm)
 	bool was = vm->hello;
 
 	list_for_each_safe(b, tmp, &vm->buffers, owner_link)
-		share_buffer_disown(vm, b);
+		share_buffer_disown(vm, b, -ENODEV);
 	share_vm_gone(vm);
 	if (n || m)
 		log_info("vm '%s': released %u buffer(s) and %u import(s)", vm->cfg->name, n, m);
@@ -207,6 +207,9 @@ static ssize_t handle_hello(struct core_vm *vm, const void *req, size_t len, voi
 		return -EPROTONOSUPPORT;
 	r->features = htole64(VIRTIO_VMBUF_F_NONE);
 	r->quota_bytes = htole64(vm->cfg->quota);
+	r->fence_timeout_ms = htole32(vm->cfg->fence_timeout_ms &&
+				      vm->cfg->fence_timeout_ms < vm->core->cfg->fence_timeout_ms ?
+				      vm->cfg->fence_timeout_ms : vm->core->cfg->fence_timeout_ms);
 	str_to_field(r->vm_name, sizeof(r->vm_name), vm->cfg->name);
 	r->npools = htole32(vm->npools);
 	for (unsigned int i = 0; i < vm->npools; i++) {
@@ -290,7 +293,7 @@ static ssize_t handle_free(struct core_vm *vm, const void *req, size_t len, void
 	if (!b)
 		return -ENOENT;
 	log_debug("vm '%s': free buffer %llu", vm->cfg->name, (unsigned long long)b->id);
-	share_buffer_disown(vm, b);
+	share_buffer_disown(vm, b, -ECANCELED);
 	return sizeof(struct virtio_vmbuf_resp);
 }
 
@@ -340,6 +343,12 @@ size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *re
 			break;
 		case VIRTIO_VMBUF_REQ_REVOKE:
 			n = share_revoke(vm, in.b, len, out.b);
+			break;
+		case VIRTIO_VMBUF_REQ_SIGNAL:
+			n = timeline_signal(vm, in.b, len, out.b);
+			break;
+		case VIRTIO_VMBUF_REQ_WATCH:
+			n = timeline_watch(vm, in.b, len, out.b);
 			break;
 		default:
 			n = -EOPNOTSUPP;

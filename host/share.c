@@ -31,7 +31,7 @@ static bool handle_eq(const uint8_t *a, const uint8_t *b)
 	return d == 0;
 }
 
-static struct export *export_by_handle(struct core *c, const uint8_t *handle)
+struct export *share_export_by_handle(struct core *c, const uint8_t *handle)
 {
 	struct export *e, *found = NULL;
 
@@ -64,7 +64,7 @@ static int field_name(const char *field, char *out, bool allow_empty)
 	return name_valid(out) ? 0 : -EINVAL;
 }
 
-static bool export_allows(const struct export *e, const struct core_vm *vm)
+bool share_export_allows(const struct export *e, const struct core_vm *vm)
 {
 	return (e->flags & VIRTIO_VMBUF_EXPORT_POOL) || e->allowed[vm->slot - 1] ||
 	       e->buf->owner == vm;
@@ -94,13 +94,14 @@ static void export_notify(struct core *c, const struct export *e, uint32_t type)
 		struct core_vm *vm = &c->vms[i];
 
 		if (vm != e->buf->owner && core_vm_in_pool(vm, e->buf->pool) &&
-		    export_allows(e, vm))
+		    share_export_allows(e, vm))
 			core_send_event(vm, &ev);
 	}
 }
 
-static void export_destroy(struct export *e)
+static void export_destroy(struct export *e, int32_t error)
 {
+	timeline_end(e, error);
 	export_notify(e->buf->owner->core, e, VIRTIO_VMBUF_EVT_REVOKED);
 	log_info("export '%s' (%02x%02x...) of vm '%s' revoked", e->name[0] ? e->name : "-",
 		 e->handle[0], e->handle[1], e->buf->owner->cfg->name);
@@ -123,10 +124,10 @@ void share_buffer_unref(struct buffer *b)
 	free(b);
 }
 
-void share_buffer_disown(struct core_vm *vm, struct buffer *b)
+void share_buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why)
 {
 	if (b->export)
-		export_destroy(b->export);
+		export_destroy(b->export, why);
 	list_del(&b->owner_link);
 	vm->used -= b->size;
 	vm->nbuffers--;
@@ -140,6 +141,7 @@ void share_vm_gone(struct core_vm *vm)
 	struct virtio_vmbuf_event ev;
 	struct import *im, *tmp;
 
+	timeline_vm_gone(vm);
 	list_for_each_safe(im, tmp, &vm->imports, link) {
 		list_del(&im->link);
 		share_buffer_unref(im->buf);
@@ -207,8 +209,9 @@ ssize_t share_export(struct core_vm *vm, const void *req, size_t len, void *out)
 			free(e);
 			return -EIO;
 		}
-	} while (export_by_handle(c, e->handle));
+	} while (share_export_by_handle(c, e->handle));
 	memcpy(e->name, name, sizeof(e->name));
+	list_init(&e->waiters);
 	e->flags = flags;
 	e->meta = x->meta;
 	e->buf = b;
@@ -244,13 +247,13 @@ ssize_t share_import(struct core_vm *vm, const void *req, size_t len, void *out)
 		for (unsigned int i = 0; !e && i < vm->npools; i++)
 			e = export_by_name(c, vm->pools[i], name);
 	} else {
-		e = export_by_handle(c, x->handle);
+		e = share_export_by_handle(c, x->handle);
 	}
 	if (!e)
 		return -ENOENT;
 	if (!core_vm_in_pool(vm, e->buf->pool))
 		return -ENXIO;
-	if (!export_allows(e, vm))
+	if (!share_export_allows(e, vm))
 		return -EACCES;
 	if (vm->nimports >= vm->cfg->max_buffers)
 		return -ENOSPC;
@@ -305,11 +308,11 @@ ssize_t share_revoke(struct core_vm *vm, const void *req, size_t len, void *out)
 	(void)out;
 	if (len < sizeof(*x))
 		return -EBADMSG;
-	e = export_by_handle(vm->core, x->handle);
+	e = share_export_by_handle(vm->core, x->handle);
 	if (!e)
 		return -ENOENT;
 	if (e->buf->owner != vm)
 		return -EPERM;
-	export_destroy(e);
+	export_destroy(e, -ECANCELED);
 	return sizeof(struct virtio_vmbuf_resp);
 }

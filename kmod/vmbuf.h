@@ -68,6 +68,7 @@ struct vmbuf_ctl {
 	/* From HELLO. */
 	char vm_name[VIRTIO_VMBUF_NAME_MAX + 1];
 	u64 quota;
+	u32 fence_timeout_ms;
 	u32 npools;
 	struct virtio_vmbuf_pool_info pools[VIRTIO_VMBUF_MAX_POOLS];
 };
@@ -91,6 +92,11 @@ struct vmbuf_pool {
 	char heap_name[VIRTIO_VMBUF_NAME_MAX + 8];
 	char heap_node[VIRTIO_VMBUF_NAME_MAX + 20];
 	struct miscdevice heap;
+
+	/* Doorbells from pool peers (VMBUF_IOC_DOORBELL). */
+	bool has_irq;
+	atomic64_t doorbells;
+	wait_queue_head_t doorbell_wq;
 
 	struct mutex lock;		/* guards buffers, used, nbuffers */
 	struct list_head buffers;
@@ -157,6 +163,23 @@ int vmbuf_cdev_init(void);
 void vmbuf_cdev_exit(void);
 /* Deliver a device event to every open /dev/vmbuf (any context). */
 void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev);
+
+/* vmbuf_pool.c */
+int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg);
+
+/* vmbuf_fence.c */
+int vmbuf_fence_init(void);
+void vmbuf_fence_exit(void);
+unsigned int vmbuf_fence_timeout(void);
+/* TIMELINE_REACHED from the event interrupt: complete the fences it covers. */
+void vmbuf_fence_event(const struct virtio_vmbuf_event *ev);
+/* Complete every pending fence with @error (device gone). */
+void vmbuf_fences_fail_all(int error);
+int vmbuf_fence_ioctl_fence(struct vmbuf_fence __user *uarg);
+int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg);
+int vmbuf_fence_ioctl_attach(struct vmbuf_attach __user *uarg);
+struct seq_file;
+void vmbuf_fence_debugfs_show(struct seq_file *s);
 
 /* vmbuf_debugfs.c */
 void vmbuf_debugfs_init(void);

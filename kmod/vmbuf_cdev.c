@@ -187,6 +187,7 @@ static int vmbuf_cdev_info(void __user *uarg)
 		d->used = pool->used;
 		d->buffers = pool->nbuffers;
 		mutex_unlock(&pool->lock);
+		d->position = pool->position;
 		memcpy(d->name, pool->name, VMBUF_NAME_MAX);
 	}
 out_unlock:
@@ -259,7 +260,8 @@ static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
 	if (!req)
 		goto out_free;
 	ret = -EINVAL;
-	if (x->flags & ~(VMBUF_EXPORT_POOL | VMBUF_EXPORT_HOST) || x->reserved ||
+	if (x->flags & ~(VMBUF_EXPORT_POOL | VMBUF_EXPORT_HOST | VMBUF_EXPORT_SIGNAL) ||
+	    x->reserved ||
 	    x->naccess > VMBUF_MAX_ACCESS || !vmbuf_str_ok(x->name, sizeof(x->name)) ||
 	    !vmbuf_zero(x->meta.reserved, sizeof(x->meta.reserved)) || x->meta.nplanes > 4)
 		goto out_free;
@@ -469,6 +471,14 @@ static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 		return vmbuf_cdev_revoke(uarg);
 	case VMBUF_IOC_QUERY:
 		return vmbuf_cdev_query(uarg);
+	case VMBUF_IOC_FENCE:
+		return vmbuf_fence_ioctl_fence(uarg);
+	case VMBUF_IOC_SIGNAL:
+		return vmbuf_fence_ioctl_signal(uarg);
+	case VMBUF_IOC_ATTACH:
+		return vmbuf_fence_ioctl_attach(uarg);
+	case VMBUF_IOC_DOORBELL:
+		return vmbuf_pool_ioctl_doorbell(uarg);
 	default:
 		return -ENOTTY;
 	}

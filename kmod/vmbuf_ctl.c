@@ -134,6 +134,8 @@ static irqreturn_t vmbuf_evt_irq(int irq, void *data)
 		memcpy(&ev, ctl->region + EVT_BUF_BASE + id * EVT_BUF_SIZE, sizeof(ev));
 		vmbuf_evt_post(ctl, id);
 		reposted = true;
+		if (le32_to_cpu(ev.type) == VIRTIO_VMBUF_EVT_TIMELINE_REACHED)
+			vmbuf_fence_event(&ev);
 		vmbuf_cdev_event(&ev);
 	}
 	if (reposted)
@@ -273,6 +275,7 @@ static int vmbuf_ctl_hello(struct vmbuf_ctl *ctl)
 	ctl->npools = min_t(u32, le32_to_cpu(r->npools), VIRTIO_VMBUF_MAX_POOLS);
 	memcpy(ctl->pools, r->pools, sizeof(ctl->pools));
 	ctl->quota = le64_to_cpu(r->quota_bytes);
+	ctl->fence_timeout_ms = le32_to_cpu(r->fence_timeout_ms);
 	memcpy(ctl->vm_name, r->vm_name, VIRTIO_VMBUF_NAME_MAX);
 	ctl->vm_name[VIRTIO_VMBUF_NAME_MAX] = '\0';
 	dev_info(&ctl->pdev->dev, "VM '%s', %u pool(s)\n", ctl->vm_name, ctl->npools);
@@ -390,6 +393,7 @@ void vmbuf_ctl_remove(struct vmbuf_ctl *ctl)
 	vmbuf_ctl = NULL;
 	mutex_unlock(&vmbuf_lock);
 	ctl->live = false;
+	vmbuf_fences_fail_all(-ENODEV);
 	/* The daemon releases everything this VM held on reset. */
 	vmbuf_ctl_set_status(ctl, 0, VIRTIO_VMBUF_STATE_RESET);
 	vmbuf_ctl_free_irqs(ctl, VIRTIO_VMBUF_CTL_VECTORS);

@@ -49,12 +49,35 @@ static int vmbuf_debugfs_pools_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vmbuf_debugfs_pools);
 
+static int vmbuf_debugfs_timelines_show(struct seq_file *s, void *unused)
+{
+	struct vmbuf_pool *pool;
+	struct vmbuf_buffer *buf;
+
+	mutex_lock(&vmbuf_lock);
+	list_for_each_entry(pool, &vmbuf_pools, link) {
+		mutex_lock(&pool->lock);
+		list_for_each_entry(buf, &pool->buffers, link)
+			if (buf->exported || buf->imported)
+				seq_printf(s, "timeline handle %*phN... %s '%s' pool %s\n", 4,
+					   buf->handle, buf->imported ? "imported" : "exported",
+					   buf->name, pool->name);
+		mutex_unlock(&pool->lock);
+	}
+	mutex_unlock(&vmbuf_lock);
+	vmbuf_fence_debugfs_show(s);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vmbuf_debugfs_timelines);
+
 void vmbuf_debugfs_init(void)
 {
 	vmbuf_debugfs_root = debugfs_create_dir("vmbuf", NULL);
 	debugfs_create_file("device", 0444, vmbuf_debugfs_root, NULL,
 			    &vmbuf_debugfs_device_fops);
 	debugfs_create_file("pools", 0444, vmbuf_debugfs_root, NULL, &vmbuf_debugfs_pools_fops);
+	debugfs_create_file("timelines", 0444, vmbuf_debugfs_root, NULL,
+			    &vmbuf_debugfs_timelines_fops);
 }
 
 void vmbuf_debugfs_exit(void)

@@ -121,9 +121,12 @@ static int __init vmbuf_init(void)
 {
 	int ret;
 
-	ret = vmbuf_cdev_init();
+	ret = vmbuf_fence_init();
 	if (ret)
 		return ret;
+	ret = vmbuf_cdev_init();
+	if (ret)
+		goto err_fence;
 	vmbuf_debugfs_init();
 	ret = pci_register_driver(&vmbuf_driver);
 	if (ret)
@@ -133,6 +136,8 @@ static int __init vmbuf_init(void)
 err_debugfs:
 	vmbuf_debugfs_exit();
 	vmbuf_cdev_exit();
+err_fence:
+	vmbuf_fence_exit();
 	return ret;
 }
 
@@ -141,6 +146,7 @@ static void __exit vmbuf_exit(void)
 	pci_unregister_driver(&vmbuf_driver);
 	vmbuf_debugfs_exit();
 	vmbuf_cdev_exit();
+	vmbuf_fence_exit();
 }
 
 module_init(vmbuf_init);

@@ -12,7 +12,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/uaccess.h>
 
 #include "vmbuf.h"
 
@@ -57,6 +59,65 @@ void vmbuf_pools_match(void)
 		vmbuf_pool_match_one(pool);
 }
 
+static irqreturn_t vmbuf_pool_irq(int irq, void *data)
+{
+	struct vmbuf_pool *pool = data;
+
+	atomic64_inc(&pool->doorbells);
+	wake_up_all(&pool->doorbell_wq);
+	return IRQ_HANDLED;
+}
+
+/* Peer doorbells are optional: a pool works without them. */
+static void vmbuf_pool_setup_irq(struct vmbuf_pool *pool)
+{
+	struct pci_dev *pdev = pool->pdev;
+
+	init_waitqueue_head(&pool->doorbell_wq);
+	if (pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX) < 0)
+		return;
+	if (request_irq(pci_irq_vector(pdev, 0), vmbuf_pool_irq, 0, "vmbuf-pool", pool)) {
+		pci_free_irq_vectors(pdev);
+		return;
+	}
+	pool->has_irq = true;
+}
+
+int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg)
+{
+	struct vmbuf_pool *pool, *found = NULL;
+	struct vmbuf_doorbell x;
+	long left;
+
+	if (copy_from_user(&x, uarg, sizeof(x)))
+		return -EFAULT;
+	if (x.reserved || x.peer > 0xffff)
+		return -EINVAL;
+	mutex_lock(&vmbuf_lock);
+	list_for_each_entry(pool, &vmbuf_pools, link)
+		if (pool->matched && pool->pool_id == x.pool_id)
+			found = pool;
+	mutex_unlock(&vmbuf_lock);
+	if (!found)
+		return -ENOENT;
+	if (!found->has_irq)
+		return -EOPNOTSUPP;
+	if (x.peer)
+		iowrite32(x.peer << 16, found->regs + 12);
+	if (x.timeout_ms) {
+		left = wait_event_interruptible_timeout(found->doorbell_wq,
+							(u64)atomic64_read(&found->doorbells) !=
+							x.count,
+							msecs_to_jiffies(x.timeout_ms));
+		if (left < 0)
+			return left;
+		if (!left)
+			return -ETIMEDOUT;
+	}
+	x.count = atomic64_read(&found->doorbells);
+	return put_user(x.count, &uarg->count);
+}
+
 int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
 		     const struct virtio_vmbuf_region *hdr)
 {
@@ -90,6 +151,7 @@ int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
 		return PTR_ERR(vaddr);
 	}
 	pool->vaddr = vaddr;
+	vmbuf_pool_setup_irq(pool);
 	pci_set_drvdata(pdev, pool);
 
 	mutex_lock(&vmbuf_lock);
@@ -105,4 +167,8 @@ void vmbuf_pool_remove(struct vmbuf_pool *pool)
 	list_del(&pool->link);
 	mutex_unlock(&vmbuf_lock);
 	vmbuf_heap_unregister(pool);
+	if (pool->has_irq) {
+		free_irq(pci_irq_vector(pool->pdev, 0), pool);
+		pci_free_irq_vectors(pool->pdev);
+	}
 }

@@ -10,6 +10,13 @@ Scenarios (each a function below, each a meson test in suite 'vm'):
                  reads A's bytes, A reads B's; C gets EACCES, D ENXIO/ENOENT, a random
                  handle ENOENT; revocation and VM death reach B as events; memory
                  returns only when every holder let go
+  fence_pingpong A signals 1, B waits and signals 2, ... 1000 rounds, both checking
+                 the bytes the other wrote before signalling
+  fence_sync     implicit sync (poll and EXPORT_SYNC_FILE on an imported buffer wake
+                 together, only after the producer signals), EACCES for a VM that
+                 may not signal, EINVAL below the current value, the producer's
+                 error reaching the consumer, ETIMEDOUT after the configured fence
+                 timeout, ENODEV when the producer's QEMU is killed
 """
 
 import argparse
@@ -94,7 +101,7 @@ def scenario_alloc_visible(build):
 def hold(vm, tag, cmd):
     """Start 'cmd -k' in the background, fed by fifo /tmp/h<tag> on fd <tag>; returns its output so far."""
     vm.run("mkfifo /tmp/h%s" % tag)
-    vm.run("%s -k < /tmp/h%s > /tmp/o%s 2>&1 & echo $! > /tmp/p%s" % (cmd, tag, tag, tag))
+    vm.spawn("%s -k < /tmp/h%s > /tmp/o%s 2>&1" % (cmd, tag, tag), "/tmp/p%s" % tag)
     vm.run("exec %s>/tmp/h%s" % (tag, tag))
     return vm.wait_file("/tmp/o%s" % tag, "holding")
 
@@ -105,7 +112,8 @@ def tell(vm, tag, line, expect):
 
 
 def release(vm, tag):
-    vm.run("echo quit >&%s; exec %s>&-; wait $(cat /tmp/p%s)" % (tag, tag, tag))
+    vm.run("echo quit >&%s; exec %s>&-; while kill -0 $(cat /tmp/p%s) 2>/dev/null; do "
+           "sleep 0.1; done" % (tag, tag, tag))
 
 
 def fails(vm, cmd, errno_name):
@@ -119,7 +127,7 @@ def scenario_share(build):
     ok = False
     try:
         a, b, c, d = kit.boot("a", "b", "c", "d")
-        b.run("vmbuf events > /tmp/ev 2>&1 &")
+        b.spawn("vmbuf events > /tmp/ev 2>&1")
         b.wait_file("/tmp/ev", "listening")
 
         # A writes a pattern and exports it by name to B, with metadata.
@@ -175,6 +183,78 @@ def scenario_share(build):
         release(b, "8")
         kit.wait_used("p", 0)
         kit.wait_used("q", 0)
+        ok = True
+    finally:
+        kit.close(ok)
+
+
+def scenario_fence_pingpong(build):
+    kit = vmkit.Kit("pingpong", build, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])})
+    ok = False
+    try:
+        a, b = kit.boot("a", "b")
+        b.spawn("vmbuf pingpong follow -n pp -r 1000 > /tmp/f 2>&1")
+        _, out = a.run("vmbuf pingpong lead -p p -n pp -t b -r 1000", timeout=600)
+        print(out.strip())
+        assert re.search(r"pingpong fence rounds 1000 errors 0 ", out), out
+        b.wait_file("/tmp/f", "follow done rounds 1000 errors 0")
+        kit.wait_used("p", 0)
+        ok = True
+    finally:
+        kit.close(ok)
+
+
+def scenario_fence_sync(build):
+    kit = vmkit.Kit("fencesync", build, {"a": {}, "b": {"fence-timeout-ms": "3000"}},
+                    {"p": ("4M", ["a", "b"])})
+    ok = False
+    try:
+        a, b = kit.boot("a", "b")
+        out = hold(a, "7", "vmbuf export -p p -s 64K -f 0x11 -n f1 -t b")
+        h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        hold(b, "7", "vmbuf import -n f1")
+
+        # Implicit sync: nothing is ready before the producer signals ...
+        tell(b, "7", "attach 1", "attached 1")
+        tell(b, "7", "implicit 300", "implicit timeout dmabuf=0 syncfile=0")
+        # ... and poll() and the exported sync_file wake together once it does.
+        b.run("echo 'implicit 20000' >&7")
+        time.sleep(1.0)
+        _, early = b.run("cat /tmp/o7")
+        assert "implicit ready" not in early, early
+        a.run("vmbuf signal %s 1" % h)
+        out = b.wait_file("/tmp/o7", "implicit ready")
+        m = re.search(r"implicit ready dmabuf=1 syncfile=1 status=1 apart=(\d+) ms", out)
+        assert m and int(m.group(1)) <= 50, out
+
+        # Who may signal, and only upwards.
+        fails(b, "vmbuf signal %s 2" % h, "EACCES")
+        fails(a, "vmbuf signal %s 1" % h, "EINVAL")
+        # The producer's error reaches the consumer's fence.
+        a.run("vmbuf signal %s 3 -e 5" % h)
+        st, out = b.run("vmbuf wait %s 3" % h, check=False)
+        assert st == 1 and "error EIO" in out, out
+        # Signal when a sync_file completes: 8 follows 7 without a userspace round trip.
+        _, out = a.run("vmbuf signal %s 8 -a 7" % h)
+        assert "will signal 8 when 7" in out, out
+        b.spawn("vmbuf wait %s 8 -t 20000 > /tmp/w8 2>&1" % h)
+        time.sleep(0.5)
+        _, early = b.run("cat /tmp/w8")
+        assert "reached" not in early, early
+        a.run("vmbuf signal %s 7" % h)
+        b.wait_file("/tmp/w8", "reached 8")
+        # A producer that never signals: ETIMEDOUT after B's fence timeout (3 s).
+        st, out = b.run("vmbuf wait %s 100 -t 30000" % h, check=False, timeout=60)
+        m = re.search(r"error ETIMEDOUT after (\d+) ms", out)
+        assert st == 1 and m and 2500 <= int(m.group(1)) <= 6000, out
+        # The producer's QEMU dies while B waits: ENODEV, well before the timeout.
+        b.spawn("vmbuf wait %s 200 -t 30000 > /tmp/w 2>&1" % h)
+        time.sleep(0.5)
+        a.kill()
+        out = b.wait_file("/tmp/w", "error")
+        assert "error ENODEV" in out, out
+        release(b, "7")
+        kit.wait_used("p", 0)
         ok = True
     finally:
         kit.close(ok)

@@ -34,7 +34,13 @@ if insmod /vmbuf.ko; then echo "vmbuf-init: module loaded"; else echo "vmbuf-ini
 stty -F /dev/ttyS1 -echo -onlcr
 cd /tmp
 export PS1=
-exec setsid sh -c 'exec sh -i </dev/ttyS1 >/dev/ttyS1 2>&1'
+# busybox's line editor ends the interactive shell when SIGCHLD from a background
+# job that ends by itself interrupts its read: the kit starts such jobs as
+# "( cmd & )", so they are init's children. init itself never exits.
+while :; do
+	setsid sh -c 'exec sh -i </dev/ttyS1 >/dev/ttyS1 2>&1'
+	echo "vmbuf-init: shell exited with status $?"
+done
 """
 
 
@@ -160,6 +166,10 @@ class VM:
         if check and status != 0:
             _fail("vm %s: '%s' exited %d:\n%s" % (self.name, cmd, status, text))
         return status, text
+
+    def spawn(self, cmd, pidfile=None):
+        """Run cmd in the background, detached from the shell (see INIT)."""
+        self.run("( %s & %s)" % (cmd, "echo $! > %s " % pidfile if pidfile else ""))
 
     def wait_file(self, path, text, timeout=30):
         deadline = time.time() + timeout

@@ -139,9 +139,9 @@ enum virtio_vmbuf_type {
 	VIRTIO_VMBUF_REQ_IMPORT = 5,
 	VIRTIO_VMBUF_REQ_RELEASE = 6,
 	VIRTIO_VMBUF_REQ_REVOKE = 7,
-	VIRTIO_VMBUF_REQ_TIMELINE_CREATE = 8,	/* reserved: fences */
-	VIRTIO_VMBUF_REQ_SIGNAL = 9,	/* reserved: fences */
-	VIRTIO_VMBUF_REQ_WATCH = 10,	/* reserved: fences */
+	VIRTIO_VMBUF_REQ_TIMELINE_CREATE = 8,	/* reserved: standalone timelines */
+	VIRTIO_VMBUF_REQ_SIGNAL = 9,
+	VIRTIO_VMBUF_REQ_WATCH = 10,
 };
 
 /**
@@ -203,6 +203,8 @@ struct virtio_vmbuf_hello_resp {
 	__le32 npools;
 	__le64 features;
 	__le64 quota_bytes;	/* 0: no quota */
+	__le32 fence_timeout_ms;	/* the longest a guest lets a cross-VM fence wait */
+	__le32 reserved;
 	char vm_name[VIRTIO_VMBUF_NAME_MAX];
 	struct virtio_vmbuf_pool_info pools[VIRTIO_VMBUF_MAX_POOLS];
 };
@@ -259,7 +261,9 @@ struct virtio_vmbuf_meta {
 /* EXPORT flags: who may import, besides the VMs listed by name. */
 #define VIRTIO_VMBUF_EXPORT_POOL	(1u << 0)	/* every member of the buffer's pool */
 #define VIRTIO_VMBUF_EXPORT_HOST	(1u << 1)	/* host clients (host.sock) */
-#define VIRTIO_VMBUF_EXPORT_FLAGS	(VIRTIO_VMBUF_EXPORT_POOL | VIRTIO_VMBUF_EXPORT_HOST)
+#define VIRTIO_VMBUF_EXPORT_SIGNAL	(1u << 2)	/* importers may signal its timeline */
+#define VIRTIO_VMBUF_EXPORT_FLAGS	(VIRTIO_VMBUF_EXPORT_POOL | VIRTIO_VMBUF_EXPORT_HOST | \
+					 VIRTIO_VMBUF_EXPORT_SIGNAL)
 
 /**
  * struct virtio_vmbuf_export - share a buffer this VM allocated
@@ -329,12 +333,54 @@ struct virtio_vmbuf_revoke {
 	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
 };
 
+/**
+ * struct virtio_vmbuf_signal - advance the timeline of an export
+ * @hdr: type VIRTIO_VMBUF_REQ_SIGNAL
+ * @handle: the export
+ * @value: new value, greater than the current one
+ * @error: 0, or a negative errno the producer reports with this point
+ * @flags: zero
+ */
+struct virtio_vmbuf_signal {
+	struct virtio_vmbuf_hdr hdr;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	__le64 value;
+	__le32 error;
+	__le32 flags;
+};
+
+/**
+ * struct virtio_vmbuf_watch - be told when an export's timeline reaches @value
+ * @hdr: type VIRTIO_VMBUF_REQ_WATCH
+ * @handle: the export
+ * @value: the point to wait for
+ */
+struct virtio_vmbuf_watch {
+	struct virtio_vmbuf_hdr hdr;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	__le64 value;
+};
+
+/**
+ * struct virtio_vmbuf_timeline_resp - answer to SIGNAL and WATCH
+ * @resp: status
+ * @value: the timeline's value now
+ * @error: the error signalled with @value
+ * @reached: WATCH: 1 when @value already satisfies the watch (no event follows)
+ */
+struct virtio_vmbuf_timeline_resp {
+	struct virtio_vmbuf_resp resp;
+	__le64 value;
+	__le32 error;
+	__le32 reached;
+};
+
 /* Events, device to driver on the event queue, one per writable buffer. */
 enum virtio_vmbuf_event_type {
 	VIRTIO_VMBUF_EVT_OFFERED = 1,		/* @handle, @name, @vm: exporter, @value: size */
 	VIRTIO_VMBUF_EVT_REVOKED = 2,		/* @handle, @name, @vm: exporter */
 	VIRTIO_VMBUF_EVT_PEER_GONE = 3,		/* @vm: the VM that disconnected */
-	VIRTIO_VMBUF_EVT_TIMELINE_REACHED = 4,	/* reserved: fences */
+	VIRTIO_VMBUF_EVT_TIMELINE_REACHED = 4,	/* @handle, @value reached, @error */
 };
 
 /* struct virtio_vmbuf_event.flags */
@@ -374,7 +420,7 @@ _Static_assert(sizeof(struct virtio_vmbuf_hdr) == 16, "hdr");
 _Static_assert(sizeof(struct virtio_vmbuf_resp) == 16, "resp");
 _Static_assert(sizeof(struct virtio_vmbuf_hello) == 32, "hello");
 _Static_assert(sizeof(struct virtio_vmbuf_pool_info) == 56, "pool info");
-_Static_assert(sizeof(struct virtio_vmbuf_hello_resp) == 72 + 16 * 56, "hello resp");
+_Static_assert(sizeof(struct virtio_vmbuf_hello_resp) == 80 + 16 * 56, "hello resp");
 _Static_assert(sizeof(struct virtio_vmbuf_hello_resp) <= VIRTIO_VMBUF_MSG_MAX, "msg max");
 _Static_assert(sizeof(struct virtio_vmbuf_alloc) == 32, "alloc");
 _Static_assert(sizeof(struct virtio_vmbuf_alloc_resp) == 40, "alloc resp");
@@ -388,6 +434,9 @@ _Static_assert(sizeof(struct virtio_vmbuf_import_resp) == 384, "import resp");
 _Static_assert(sizeof(struct virtio_vmbuf_release) == 24, "release");
 _Static_assert(sizeof(struct virtio_vmbuf_revoke) == 32, "revoke");
 _Static_assert(sizeof(struct virtio_vmbuf_event) == 128, "event");
+_Static_assert(sizeof(struct virtio_vmbuf_signal) == 48, "signal");
+_Static_assert(sizeof(struct virtio_vmbuf_watch) == 40, "watch");
+_Static_assert(sizeof(struct virtio_vmbuf_timeline_resp) == 32, "timeline resp");
 _Static_assert(__builtin_offsetof(struct virtio_vmbuf_region, name) == 32, "name");
 _Static_assert(__builtin_offsetof(struct virtio_vmbuf_ctl_cfg, device_state) == 72, "state");
 _Static_assert(VIRTIO_VMBUF_CTL_CFG_OFFSET + sizeof(struct virtio_vmbuf_ctl_cfg) <=

@@ -25,7 +25,7 @@
  * @size: pool size in bytes
  * @used: bytes this guest currently holds in the pool
  * @buffers: buffers this guest currently holds in the pool
- * @reserved: zero
+ * @position: this VM's peer id on the pool's device (for VMBUF_IOC_DOORBELL)
  * @name: pool name
  */
 struct vmbuf_pool_desc {
@@ -34,7 +34,7 @@ struct vmbuf_pool_desc {
 	__u64 size;
 	__u64 used;
 	__u32 buffers;
-	__u32 reserved;
+	__u32 position;
 	char name[VMBUF_NAME_MAX];
 };
 
@@ -86,6 +86,7 @@ struct vmbuf_meta {
 /* struct vmbuf_export.flags: who may import besides the VMs in @access. */
 #define VMBUF_EXPORT_POOL	(1u << 0)	/* every member of the buffer's pool */
 #define VMBUF_EXPORT_HOST	(1u << 1)	/* host clients */
+#define VMBUF_EXPORT_SIGNAL	(1u << 2)	/* importers may signal the timeline */
 
 /**
  * struct vmbuf_export - VMBUF_IOC_EXPORT: share a buffer this VM allocated
@@ -176,6 +177,7 @@ struct vmbuf_query {
 #define VMBUF_EVENT_OFFERED	1	/* @handle, @name, @vm (exporter), @value: size */
 #define VMBUF_EVENT_REVOKED	2	/* @handle, @name, @vm (exporter) */
 #define VMBUF_EVENT_PEER_GONE	3	/* @vm disconnected: its exports are revoked */
+#define VMBUF_EVENT_TIMELINE	4	/* @handle's timeline reached @value, @error */
 
 /* struct vmbuf_event.flags */
 #define VMBUF_EVENT_LOST	(1u << 0)	/* earlier events were dropped */
@@ -206,12 +208,79 @@ struct vmbuf_event {
 	__u8 reserved[16];
 };
 
+/**
+ * struct vmbuf_fence - VMBUF_IOC_FENCE: a sync_file for "the timeline of export
+ *	@handle reaches @value"
+ * @handle: the export (this VM's or one it may import)
+ * @value: the point
+ * @flags: zero
+ * @fd: out: sync_file fd (O_CLOEXEC). Its fence signals when the point is
+ *	reached, with the producer's error if any; with -ETIMEDOUT when the
+ *	fence timeout passes first; with -ENODEV when the exporting VM or this
+ *	device goes away, -ECANCELED when the export is revoked or freed.
+ */
+struct vmbuf_fence {
+	__u8 handle[VMBUF_HANDLE_SIZE];
+	__u64 value;
+	__u32 flags;
+	__s32 fd;
+};
+
+/**
+ * struct vmbuf_signal - VMBUF_IOC_SIGNAL: advance the timeline of @handle
+ * @handle: the export
+ * @value: greater than the current value (EINVAL otherwise)
+ * @error: 0 or a negative errno for consumers to see
+ * @wait_fd: -1 to signal now; or a sync_file fd: signal when it completes
+ *	(with its error, if any), and return at once
+ */
+struct vmbuf_signal {
+	__u8 handle[VMBUF_HANDLE_SIZE];
+	__u64 value;
+	__s32 error;
+	__s32 wait_fd;
+};
+
+/**
+ * struct vmbuf_attach - VMBUF_IOC_ATTACH: make a vmbuf dma-buf's implicit sync
+ *	wait for a point of its export's timeline
+ * @fd: dma-buf (exported or imported through vmbuf)
+ * @flags: zero
+ * @value: the point; a write fence is added to the buffer's reservation
+ *	object, so poll() and DMA_BUF_IOCTL_EXPORT_SYNC_FILE wait for it
+ */
+struct vmbuf_attach {
+	__s32 fd;
+	__u32 flags;
+	__u64 value;
+};
+
+/**
+ * struct vmbuf_doorbell - VMBUF_IOC_DOORBELL: raw doorbells of a pool device
+ *	(no daemon in the path; for latency baselines and tests)
+ * @pool_id: the pool
+ * @peer: ring this peer (its IVPosition, see VMBUF_IOC_INFO); 0: do not ring
+ * @timeout_ms: then, if non-zero, wait up to this long for @count to move
+ * @count: in: the count last seen; out: interrupts this pool device received
+ */
+struct vmbuf_doorbell {
+	__u32 pool_id;
+	__u32 peer;
+	__u32 timeout_ms;
+	__u32 reserved;
+	__u64 count;
+};
+
 #define VMBUF_IOC_MAGIC		0xB7
 #define VMBUF_IOC_INFO		_IOR(VMBUF_IOC_MAGIC, 0x00, struct vmbuf_info)
 #define VMBUF_IOC_EXPORT	_IOWR(VMBUF_IOC_MAGIC, 0x01, struct vmbuf_export)
 #define VMBUF_IOC_IMPORT	_IOWR(VMBUF_IOC_MAGIC, 0x02, struct vmbuf_import)
 #define VMBUF_IOC_REVOKE	_IOW(VMBUF_IOC_MAGIC, 0x03, struct vmbuf_revoke)
 #define VMBUF_IOC_QUERY		_IOWR(VMBUF_IOC_MAGIC, 0x04, struct vmbuf_query)
+#define VMBUF_IOC_FENCE		_IOWR(VMBUF_IOC_MAGIC, 0x05, struct vmbuf_fence)
+#define VMBUF_IOC_SIGNAL	_IOW(VMBUF_IOC_MAGIC, 0x06, struct vmbuf_signal)
+#define VMBUF_IOC_ATTACH	_IOW(VMBUF_IOC_MAGIC, 0x07, struct vmbuf_attach)
+#define VMBUF_IOC_DOORBELL	_IOWR(VMBUF_IOC_MAGIC, 0x08, struct vmbuf_doorbell)
 
 _Static_assert(sizeof(struct vmbuf_pool_desc) == 64, "vmbuf_pool_desc");
 _Static_assert(sizeof(struct vmbuf_info) == 48 + 16 * 64, "vmbuf_info");
@@ -221,5 +290,9 @@ _Static_assert(sizeof(struct vmbuf_import) == 360, "vmbuf_import");
 _Static_assert(sizeof(struct vmbuf_revoke) == 16, "vmbuf_revoke");
 _Static_assert(sizeof(struct vmbuf_query) == 360, "vmbuf_query");
 _Static_assert(sizeof(struct vmbuf_event) == 128, "vmbuf_event");
+_Static_assert(sizeof(struct vmbuf_fence) == 32, "vmbuf_fence");
+_Static_assert(sizeof(struct vmbuf_signal) == 32, "vmbuf_signal");
+_Static_assert(sizeof(struct vmbuf_attach) == 16, "vmbuf_attach");
+_Static_assert(sizeof(struct vmbuf_doorbell) == 24, "vmbuf_doorbell");
 
 #endif /* _UAPI_LINUX_VMBUF_H */

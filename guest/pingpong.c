@@ -1,0 +1,277 @@
+/*
+ * pingpong - round-trip latency between two guests, the benchmark behind
+ * 'vmbuf pingpong'. Two modes over the same pair of VMs:
+ *
+ *   fence     the cross-VM timeline through vmbufd: the leader writes round k
+ *             into a shared buffer and signals 2k; the follower waits for 2k,
+ *             checks the word, writes its own and signals 2k + 1; the leader
+ *             waits for 2k + 1 and checks. Every round checks the data.
+ *   doorbell  the raw ivshmem doorbells of the pool device, VM to VM, no
+ *             daemon in the path: the baseline.
+ *
+ * The leader prints "pingpong MODE rounds N errors E p50 X us p99 Y us".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libvmbuf_guest.h"
+
+int pingpong_main(int argc, char **argv);
+
+struct pp {
+	int lead;
+	const char *pool, *name, *peer;
+	unsigned int peer_pos;
+	long rounds;
+	double *rtt;
+	long errors;
+};
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(struct pp *p, const char *mode)
+{
+	qsort(p->rtt, p->rounds, sizeof(double), cmp_double);
+	printf("pingpong %s rounds %ld errors %ld p50 %.1f us p99 %.1f us\n", mode, p->rounds,
+	       p->errors, p->rtt[p->rounds / 2], p->rtt[p->rounds * 99 / 100]);
+}
+
+static int pool_id(const char *pool)
+{
+	struct vmbuf_info info;
+
+	if (vg_info(&info) < 0)
+		return -1;
+	for (unsigned int i = 0; i < info.npools; i++)
+		if (!strcmp(info.pools[i].name, pool))
+			return info.pools[i].pool_id;
+	return -1;
+}
+
+static int doorbell(uint32_t pool, uint32_t peer, uint32_t timeout_ms, uint64_t *count)
+{
+	struct vmbuf_doorbell d = { .pool_id = pool, .peer = peer, .timeout_ms = timeout_ms,
+				    .count = *count };
+	int r = vg_ioctl(VMBUF_IOC_DOORBELL, &d);
+
+	*count = d.count;
+	return r;
+}
+
+static int run_doorbell(struct pp *p)
+{
+	int id = pool_id(p->pool);
+	uint64_t c = 0;
+
+	if (id < 0 || doorbell(id, 0, 0, &c) < 0) {
+		fprintf(stderr, "vmbuf: pingpong: pool '%s' has no doorbells here\n", p->pool);
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (long k = 0; k < p->rounds; k++) {
+		double t0 = now_us();
+
+		if (p->lead) {
+			if (doorbell(id, p->peer_pos, 10000, &c) < 0)
+				p->errors++;
+			p->rtt[k] = now_us() - t0;
+		} else {
+			if (doorbell(id, 0, 10000, &c) < 0)
+				p->errors++;
+			doorbell(id, p->peer_pos, 0, &c);
+		}
+	}
+	if (p->lead)
+		report(p, "doorbell");
+	else
+		printf("follow done rounds %ld errors %ld\n", p->rounds, p->errors);
+	return p->errors != 0;
+}
+
+/* The buffer both sides write: word 0 by the leader, word 1 by the follower. */
+static volatile uint64_t *map_words(int fd)
+{
+	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static int run_fence(struct pp *p)
+{
+	static struct vmbuf_export x;
+	static struct vmbuf_import im;
+	uint8_t *handle;
+	volatile uint64_t *w;
+	int fd, r, next;
+
+	if (p->lead) {
+		fd = vg_alloc(p->pool, 4096);
+		if (fd < 0) {
+			fprintf(stderr, "vmbuf: pingpong: alloc in '%s': %s\n", p->pool, strerror(-fd));
+			return 1;
+		}
+		x.fd = fd;
+		x.flags = VMBUF_EXPORT_SIGNAL;
+		x.naccess = 1;
+		snprintf(x.name, sizeof(x.name), "%s", p->name);
+		snprintf(x.access[0], sizeof(x.access[0]), "%s", p->peer);
+		r = vg_ioctl(VMBUF_IOC_EXPORT, &x);
+		if (r < 0) {
+			fprintf(stderr, "vmbuf: pingpong: export '%s': %s\n", p->name, strerror(-r));
+			return 1;
+		}
+		handle = x.handle;
+		printf("exported\n");
+		fflush(stdout);
+		/* The follower signals 1 once it imported. */
+		for (int i = 0; i < 12 && (r = vg_wait(handle, 1, 10000)) != 1; i++)
+			;
+		if (r != 1) {
+			fprintf(stderr, "vmbuf: pingpong: follower never came\n");
+			return 1;
+		}
+	} else {
+		im.flags = VMBUF_IMPORT_BY_NAME;
+		im.fd_flags = O_RDWR | O_CLOEXEC;
+		snprintf(im.name, sizeof(im.name), "%s", p->name);
+		for (int i = 0; i < 600 && (r = vg_ioctl(VMBUF_IOC_IMPORT, &im)) == -ENOENT; i++)
+			usleep(100000);
+		if (r < 0) {
+			fprintf(stderr, "vmbuf: pingpong: import '%s': %s\n", p->name, strerror(-r));
+			return 1;
+		}
+		fd = im.fd;
+		handle = im.handle;
+		if (vg_signal(handle, 1, 0, -1) < 0)
+			return 1;
+	}
+	w = map_words(fd);
+	if (!w)
+		return 1;
+	/*
+	 * Ask for the next point before anything can signal it, as a pipeline
+	 * would: the leader before it signals, the follower right after it
+	 * signalled (its next point needs the leader's turn first). That keeps
+	 * the WATCH round trip off the critical path.
+	 */
+	next = vg_fence(handle, p->lead ? 3 : 2);
+	for (long k = 1; k <= p->rounds; k++) {
+		double t0;
+		int cur = next;
+
+		if (p->lead) {
+			vg_sync(fd, 1, 1);
+			w[0] = k;
+			vg_sync(fd, 0, 1);
+			t0 = now_us();
+			if (vg_signal(handle, 2 * k, 0, -1) < 0 || vg_fence_wait(cur, 10000) != 1)
+				p->errors++;
+			p->rtt[k - 1] = now_us() - t0;
+			close(cur);
+			if (k < p->rounds)
+				next = vg_fence(handle, 2 * k + 3);
+			vg_sync(fd, 1, 0);
+			if (w[1] != (uint64_t)k)
+				p->errors++;
+			vg_sync(fd, 0, 0);
+		} else {
+			if (vg_fence_wait(cur, 10000) != 1)
+				p->errors++;
+			close(cur);
+			vg_sync(fd, 1, 1);
+			if (w[0] != (uint64_t)k)
+				p->errors++;
+			w[1] = k;
+			vg_sync(fd, 0, 1);
+			if (vg_signal(handle, 2 * k + 1, 0, -1) < 0)
+				p->errors++;
+			if (k < p->rounds)
+				next = vg_fence(handle, 2 * k + 2);
+		}
+	}
+	if (p->lead)
+		report(p, "fence");
+	else
+		printf("follow done rounds %ld errors %ld\n", p->rounds, p->errors);
+	close(fd);
+	return p->errors != 0;
+}
+
+static void pp_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vmbuf pingpong lead -p POOL -n NAME -t PEER_VM [-r ROUNDS]\n"
+		"       vmbuf pingpong follow -n NAME [-r ROUNDS]\n"
+		"       vmbuf pingpong lead|follow --doorbell PEER_POSITION -p POOL [-r ROUNDS]\n"
+		"Measure round trips between two VMs. Fence mode (default): the leader exports a\n"
+		"page named NAME to PEER_VM and the two alternate timeline signals through vmbufd,\n"
+		"checking the page's contents every round. Doorbell mode: raw pool doorbells, no\n"
+		"daemon in the path (the follower must print 'ready' before the leader starts;\n"
+		"positions are shown by 'vmbuf info'). The leader prints\n"
+		"'pingpong MODE rounds N errors E p50 X us p99 Y us'. Default: 1000 rounds.\n");
+}
+
+int pingpong_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pool", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "to", required_argument, NULL, 't' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "doorbell", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct pp p = { .rounds = 1000 };
+	int c, ret;
+
+	if (argc < 2 || (strcmp(argv[1], "lead") && strcmp(argv[1], "follow"))) {
+		pp_usage(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
+		return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+	}
+	p.lead = !strcmp(argv[1], "lead");
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "p:n:t:r:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': p.pool = optarg; break;
+		case 'n': p.name = optarg; break;
+		case 't': p.peer = optarg; break;
+		case 'r': p.rounds = strtol(optarg, NULL, 0); break;
+		case 'd': p.peer_pos = strtoul(optarg, NULL, 0); break;
+		case 'h': pp_usage(stdout); return 0;
+		default: pp_usage(stderr); return 2;
+		}
+	}
+	if (p.rounds < 1 || (p.peer_pos && !p.pool) ||
+	    (!p.peer_pos && (!p.name || (p.lead && (!p.pool || !p.peer))))) {
+		pp_usage(stderr);
+		return 2;
+	}
+	p.rtt = calloc(p.rounds, sizeof(double));
+	if (!p.rtt)
+		return 1;
+	ret = p.peer_pos ? run_doorbell(&p) : run_fence(&p);
+	free(p.rtt);
+	return ret;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Cross-VM fence round-trip benchmark.
+
+Boots two guests in one pool and measures, in the same run, on the same pair:
+  baseline  raw ivshmem doorbell ping-pong between the VMs (pool device peer
+            doorbells; no daemon in the path)
+  fence     timeline ping-pong through vmbufd: A signals, B's fence wakes, B
+            signals, A's fence wakes (each round also checks shared bytes)
+and prints p50/p99 of both and the fence/baseline ratio.
+
+Usage: bench_fence.py --build-dir DIR [--rounds N] [--repeat K]
+Default 2000 rounds; the test suite runs a short version (--rounds 300).
+"""
+
+import argparse
+import re
+import sys
+
+import vmkit
+
+LINE = re.compile(r"pingpong (\w+) rounds (\d+) errors (\d+) p50 ([\d.]+) us p99 ([\d.]+) us")
+
+
+def position(vm, pool):
+    _, out = vm.run("vmbuf info")
+    m = re.search(r"pool %s .* position (\d+)" % pool, out)
+    return int(m.group(1))
+
+
+def run_doorbell(a, b, rounds, tag):
+    pa, pb = position(a, "p"), position(b, "p")
+    b.spawn("vmbuf pingpong follow --doorbell %d -p p -r %d > /tmp/d%s 2>&1" % (pa, rounds, tag))
+    b.wait_file("/tmp/d%s" % tag, "ready")
+    _, out = a.run("vmbuf pingpong lead --doorbell %d -p p -r %d" % (pb, rounds), timeout=900)
+    return LINE.search(out)
+
+
+def run_fence(a, b, rounds, tag):
+    b.spawn("vmbuf pingpong follow -n pp%s -r %d > /tmp/f%s 2>&1" % (tag, rounds, tag))
+    _, out = a.run("vmbuf pingpong lead -p p -n pp%s -t b -r %d" % (tag, rounds), timeout=900)
+    b.wait_file("/tmp/f%s" % tag, "follow done")
+    return LINE.search(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+
+    kit = vmkit.Kit("bench", args.build_dir, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])})
+    ok = False
+    rows = []
+    try:
+        a, b = kit.boot("a", "b")
+        for i in range(args.repeat):
+            d = run_doorbell(a, b, args.rounds, str(i))
+            f = run_fence(a, b, args.rounds, str(i))
+            if not d or not f or int(d.group(3)) or int(f.group(3)):
+                print("FAIL: a ping-pong reported errors or no result")
+                return 1
+            rows.append((float(d.group(4)), float(d.group(5)), float(f.group(4)),
+                         float(f.group(5))))
+        ok = True
+    finally:
+        kit.close(ok)
+    print("cross-VM round trip, %d rounds, TCG guests, same run, same pair of VMs:" % args.rounds)
+    print("%-4s %14s %14s %14s %14s %10s" % ("run", "doorbell p50", "doorbell p99",
+                                            "fence p50", "fence p99", "ratio p50"))
+    for i, (dp50, dp99, fp50, fp99) in enumerate(rows):
+        print("%-4d %11.1f us %11.1f us %11.1f us %11.1f us %9.2fx" % (i, dp50, dp99, fp50, fp99,
+                                                                  fp50 / dp50))
+    ratios = sorted(r[2] / r[0] for r in rows)
+    print("fence/doorbell p50 ratio: %.2f (median of %d run(s); target <= 1.5)"
+          % (ratios[len(ratios) // 2], len(rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
