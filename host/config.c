@@ -168,6 +168,12 @@ static int parse_key(struct parser *p, const char *key, const char *val)
 			cfg->fence_timeout_ms = v;
 			return 0;
 		}
+		if (!strcmp(key, "socket-group")) {
+			if (!name_valid(val))
+				return perr(p, p->line, "invalid group name '%s'", val);
+			snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%s", val);
+			return 0;
+		}
 		if (!strcmp(key, "host-group")) {
 			if (!name_valid(val))
 				return perr(p, p->line, "invalid group name '%s'", val);

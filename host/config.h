@@ -1,7 +1,7 @@
 /*
  * config - vmbufd's configuration file.
  *
- *   [vmbufd]                  socket-dir, fence-timeout-ms, host-group
+ *   [vmbufd]                  socket-dir, socket-group, fence-timeout-ms, host-group
  *   [vm NAME]                 quota (size, 0 = none), max-buffers, max-waiters,
  *                             fence-timeout-ms (at most the daemon's)
  *   [pool NAME]               size (power of two >= 2M), members (VM names)
@@ -40,6 +40,7 @@ struct config_pool {
 struct config {
 	char socket_dir[256];
 	char host_group[CONFIG_NAME_MAX];	/* "" : root only */
+	char socket_group[CONFIG_NAME_MAX];	/* group of the VM sockets ("": root's) */
 	uint32_t fence_timeout_ms;
 	unsigned int nvms, npools;
 	struct config_vm vms[CONFIG_MAX_VMS];

@@ -7,11 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "hostproto.h"
+#include "config.h"
+#include "libvmbuf.h"
+#include <linux/virtio_vmbuf.h>
 #include "util.h"
 
 static const char *socket_dir = "/run/vmbuf";
@@ -25,6 +26,11 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  status [--json]             pools (size, used bytes, buffers with owner,\n"
 		"                              offset and size) and VMs (connected, usage)\n"
+		"  libvirt-xml [-c CONFIG] VM  print the <shmem> devices VM needs in its libvirt\n"
+		"                              domain (control device and one per pool), read from\n"
+		"                              the daemon's configuration (default\n"
+		"                              /etc/vmbuf/vmbufd.conf); for virsh attach-device\n"
+		"                              --config, one element at a time, or pasting\n"
 		"  read POOL OFFSET LENGTH     write LENGTH bytes of POOL at OFFSET to standard\n"
 		"       [--hex]                output (raw, or a hex dump with --hex); root only;\n"
 		"                              LENGTH <= 65536; numbers may be 0x hex\n"
@@ -38,65 +44,14 @@ static void usage(FILE *out)
 		"2 on a usage error.\n");
 }
 
-static int host_connect(void)
+static struct vmbuf_client *client(void)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
+	struct vmbuf_client *c = vmbuf_client_connect(socket_dir);
 
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", socket_dir, VMBUF_HOST_SOCK);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int r = -errno;
-
-		fprintf(stderr, "vmbufctl: cannot reach vmbufd at %s: %s\n", addr.sun_path,
-			strerror(-r));
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Send @req, collect the whole answer into *out (malloc'd). Returns status. */
-static int host_call(const struct vmbuf_host_req *req, char **out, size_t *outlen)
-{
-	_cleanup_close_ int fd = host_connect();
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-
-	if (fd < 0)
-		return fd;
-	if (send(fd, req, sizeof(*req), MSG_NOSIGNAL) < 0)
-		return -errno;
-	for (;;) {
-		static char pkt[sizeof(struct vmbuf_host_resp) + VMBUF_HOST_PAYLOAD_MAX];
-		struct vmbuf_host_resp r;
-		ssize_t n = recv(fd, pkt, sizeof(pkt), 0);
-		char *nb;
-
-		if (n < 0)
-			return -errno;
-		if ((size_t)n < sizeof(r))
-			return -EPROTO;
-		memcpy(&r, pkt, sizeof(r));
-		if (r.status < 0)
-			return r.status;
-		if (r.len != (size_t)n - sizeof(r))
-			return -EPROTO;
-		nb = realloc(buf, len + r.len + 1);
-		if (!nb)
-			return -ENOMEM;
-		buf = nb;
-		memcpy(buf + len, pkt + sizeof(r), r.len);
-		len += r.len;
-		buf[len] = '\0';
-		if (!(r.flags & VMBUF_HOST_RESP_MORE))
-			break;
-	}
-	*out = ptr_steal(&buf);
-	*outlen = len;
-	return 0;
+	if (!c)
+		fprintf(stderr, "vmbufctl: cannot reach vmbufd at %s/host.sock: %s\n", socket_dir,
+			strerror(errno));
+	return c;
 }
 
 /* A minimal reader for the daemon's own JSON, enough for the text view. */
@@ -128,24 +83,27 @@ static const char *json_next(const char *p, const char *key, char *val, size_t v
 
 static int cmd_status(int argc, char **argv)
 {
-	struct vmbuf_host_req req = { .op = VMBUF_HOST_STATUS };
 	_cleanup_free_ char *json = NULL;
 	bool as_json = argc > 1 && !strcmp(argv[1], "--json");
-	size_t len;
+	struct vmbuf_client *c;
 	const char *p, *vms;
-	int r;
 
 	if (argc > 2 || (argc == 2 && !as_json)) {
 		fprintf(stderr, "vmbufctl: status takes only --json\n");
 		return 2;
 	}
-	r = host_call(&req, &json, &len);
-	if (r < 0) {
-		fprintf(stderr, "vmbufctl: status: %s\n", strerror(-r));
+	c = client();
+	if (!c)
+		return 1;
+	json = vmbuf_client_status_json(c);
+	if (!json) {
+		fprintf(stderr, "vmbufctl: status: %s\n", strerror(errno));
+		vmbuf_client_disconnect(c);
 		return 1;
 	}
+	vmbuf_client_disconnect(c);
 	if (as_json) {
-		fwrite(json, 1, len, stdout);
+		fputs(json, stdout);
 		return 0;
 	}
 	vms = strstr(json, "\"vms\":");
@@ -195,11 +153,11 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_read(int argc, char **argv)
 {
-	struct vmbuf_host_req req = { .op = VMBUF_HOST_READ };
-	_cleanup_free_ char *data = NULL;
+	static char data[VMBUF_HOST_PAYLOAD_MAX];
+	uint64_t offset, length;
+	struct vmbuf_client *c;
 	bool hex = false;
-	size_t len;
-	int r;
+	ssize_t len;
 
 	if (argc == 5 && !strcmp(argv[4], "--hex"))
 		hex = true;
@@ -207,27 +165,81 @@ static int cmd_read(int argc, char **argv)
 		fprintf(stderr, "vmbufctl: usage: read POOL OFFSET LENGTH [--hex]\n");
 		return 2;
 	}
-	if (str_to_field(req.name, sizeof(req.name), argv[1]) < 0 ||
-	    parse_u64(argv[2], &req.offset) < 0 || parse_u64(argv[3], &req.len) < 0) {
-		fprintf(stderr, "vmbufctl: read: bad pool name, offset or length\n");
+	if (strlen(argv[1]) >= 32 || parse_u64(argv[2], &offset) < 0 ||
+	    parse_u64(argv[3], &length) < 0 || length > sizeof(data)) {
+		fprintf(stderr, "vmbufctl: read: bad pool name, offset or length (at most 65536)\n");
 		return 2;
 	}
-	r = host_call(&req, &data, &len);
-	if (r < 0) {
+	c = client();
+	if (!c)
+		return 1;
+	len = vmbuf_client_read_pool(c, argv[1], offset, data, length);
+	if (len < 0) {
+		int e = errno;
+
 		fprintf(stderr, "vmbufctl: read pool '%s' at %s: %s (%s)\n", argv[1], argv[2],
-			r == -ENOENT ? "no such pool" :
-			r == -EPERM ? "only root may read pool memory" :
-			r == -EINVAL ? "range outside the pool or longer than 65536" : strerror(-r),
-			strerrorname_np(-r));
+			e == ENOENT ? "no such pool" :
+			e == EPERM ? "only root may read pool memory" :
+			e == EINVAL ? "range outside the pool" : strerror(e), strerrorname_np(e));
+		vmbuf_client_disconnect(c);
 		return 1;
 	}
+	vmbuf_client_disconnect(c);
 	if (!hex)
 		return write_all(STDOUT_FILENO, data, len) < 0;
-	for (size_t i = 0; i < len; i += 16) {
-		printf("%08llx ", (unsigned long long)(req.offset + i));
-		for (size_t j = i; j < i + 16 && j < len; j++)
+	for (ssize_t i = 0; i < len; i += 16) {
+		printf("%08llx ", (unsigned long long)(offset + i));
+		for (ssize_t j = i; j < i + 16 && j < len; j++)
 			printf(" %02x", (unsigned char)data[j]);
 		printf("\n");
+	}
+	return 0;
+}
+
+static int cmd_libvirt_xml(int argc, char **argv)
+{
+	const char *path = "/etc/vmbuf/vmbufd.conf", *vm = NULL;
+	static struct config cfg;
+	char err[512];
+	int v;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			path = argv[++i];
+		else if (!vm && argv[i][0] != '-')
+			vm = argv[i];
+		else
+			vm = NULL, argc = 0;
+	}
+	if (!vm) {
+		fprintf(stderr, "vmbufctl: usage: libvirt-xml [-c CONFIG] VM\n");
+		return 2;
+	}
+	config_init(&cfg);
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vmbufctl: %s\n", err);
+		return 1;
+	}
+	v = config_find_vm(&cfg, vm);
+	if (v < 0) {
+		fprintf(stderr, "vmbufctl: libvirt-xml '%s': no such VM in %s (ENOENT)\n", vm, path);
+		return 1;
+	}
+	printf("<!-- vmbuf devices of VM '%s' (from %s) -->\n", vm, path);
+	printf("<shmem name='vmbuf-ctl-%s'>\n"
+	       "  <model type='ivshmem-doorbell'/>\n"
+	       "  <server path='%s/%s/ctl.sock'/>\n"
+	       "  <msi vectors='%d' ioeventfd='on'/>\n"
+	       "</shmem>\n", vm, cfg.socket_dir, vm, VIRTIO_VMBUF_CTL_VECTORS);
+	for (unsigned int p = 0; p < cfg.npools; p++) {
+		if (!cfg.pools[p].member[v])
+			continue;
+		printf("<shmem name='vmbuf-pool-%s'>\n"
+		       "  <model type='ivshmem-doorbell'/>\n"
+		       "  <server path='%s/%s/pool-%s.sock'/>\n"
+		       "  <msi vectors='%d' ioeventfd='on'/>\n"
+		       "</shmem>\n", cfg.pools[p].name, cfg.socket_dir, vm, cfg.pools[p].name,
+		       VIRTIO_VMBUF_POOL_VECTORS);
 	}
 	return 0;
 }
@@ -261,6 +273,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc, argv);
 	if (!strcmp(argv[0], "read"))
 		return cmd_read(argc, argv);
+	if (!strcmp(argv[0], "libvirt-xml"))
+		return cmd_libvirt_xml(argc, argv);
 	fprintf(stderr, "vmbufctl: unknown command '%s' (try --help)\n", argv[0]);
 	return 2;
 }

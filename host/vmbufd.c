@@ -81,6 +81,16 @@ struct daemon {
 	struct pool_srv *pools;
 };
 
+/* Group given access to the VM directories and sockets (QEMU's), or -1. */
+static gid_t socket_gid = (gid_t)-1;
+
+static int own(const char *path)
+{
+	if (socket_gid != (gid_t)-1 && chown(path, 0, socket_gid) < 0)
+		return -errno;
+	return 0;
+}
+
 static int listen_unix(const char *path, int *out)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -100,7 +110,7 @@ static int listen_unix(const char *path, int *out)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0660) < 0 ||
-	    listen(fd, 4) < 0) {
+	    own(path) < 0 || listen(fd, 4) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -293,6 +303,15 @@ static int daemon_setup(struct daemon *d)
 	char path[512];
 	int r;
 
+	if (cfg->socket_group[0]) {
+		struct group *g = getgrnam(cfg->socket_group);
+
+		if (!g) {
+			log_err("socket-group '%s': no such group", cfg->socket_group);
+			return -ENOENT;
+		}
+		socket_gid = g->gr_gid;
+	}
 	r = make_dir(cfg->socket_dir, 0755);
 	if (r < 0) {
 		log_err("socket directory '%s': %s", cfg->socket_dir, strerror(-r));
@@ -321,6 +340,8 @@ static int daemon_setup(struct daemon *d)
 			       core_vm_name(vc->vm));
 		if (r >= 0)
 			r = make_dir(vc->dir, 0750);
+		if (r >= 0)
+			r = own(vc->dir);
 		if (r < 0) {
 			log_err("vm '%s': directory '%s': %s", core_vm_name(vc->vm), vc->dir,
 				strerror(-r));

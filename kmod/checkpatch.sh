@@ -15,9 +15,16 @@ if [ ! -f "$work/$top/scripts/checkpatch.pl" ]; then
 	tar -C "$work" -xJf "$tarball" "$top/scripts/checkpatch.pl" "$top/scripts/spelling.txt" \
 		"$top/scripts/const_structs.checkpatch"
 fi
-cd "$src"
+# Check a copy: checkpatch leaves a cache file in its current directory, and needs
+# relative paths to know include/uapi/ headers for what they are.
+rm -rf "$work/src"
+mkdir -p "$work/src/include/uapi/linux"
+cp "$src"/*.c "$src"/*.h "$work/src/"
+cp "$src"/include/uapi/linux/*.h "$work/src/include/uapi/linux/"
+cd "$work/src"
 out=$(perl "$work/$top/scripts/checkpatch.pl" --no-tree --terse --strict --show-types \
-	--ignore CAMELCASE -f ./*.c ./*.h include/uapi/linux/*.h 2>/dev/null | grep -v '^total:' || true)
+	--ignore CAMELCASE -f ./*.c ./*.h include/uapi/linux/*.h 2>/dev/null |
+	grep -v '^total:' || true)
 if [ -n "$out" ]; then
 	echo "$out"
 	exit 1

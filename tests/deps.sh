@@ -62,7 +62,9 @@ pkgs="build-essential meson ninja-build pkg-config python3 clang llvm libclang-r
 
 apt-get install -y -q --no-install-recommends $pkgs
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
-	qemu-system-x86 qemu-utils meson
+	qemu-system-x86 qemu-utils meson \
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
+apt-get install -y -q --no-install-recommends dkms systemd libxml2-utils
 
 mkdir -p "$here/vm"
 echo "$abi612" >"$here/vm/.kernel-version"

@@ -85,6 +85,14 @@ class VM:
         self.sock = None
         self.buf = b""
         self.nonce = 0
+        self.proc = None
+        self._start(pools)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def _start(self, pools):
+        kit, name = self.kit, self.name
         args = [
             "qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "384", "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -105,9 +113,8 @@ class VM:
 
     def _connect(self, deadline):
         while time.time() < deadline:
-            if self.proc.poll() is not None:
-                _fail("vm %s: qemu exited with %d: %s" % (self.name, self.proc.returncode,
-                                                          self.read_file("qemu.log")[-2000:]))
+            if not self.alive():
+                _fail("vm %s: qemu exited: %s" % (self.name, self.read_file("qemu.log")[-2000:]))
             try:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.connect(self.shell_path)
@@ -127,7 +134,7 @@ class VM:
             try:
                 data = self.sock.recv(65536)
             except socket.timeout:
-                if self.proc.poll() is not None:
+                if not self.alive():
                     _fail("vm %s: qemu exited; console tail: %s"
                           % (self.name, self.console_text()[-1500:]))
                 continue
@@ -190,6 +197,9 @@ class VM:
     def console_text(self):
         return self.read_file("console.log")
 
+    def splats(self):
+        return [l for l in self.console_text().splitlines() if SPLAT.search(l)]
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -206,14 +216,100 @@ class VM:
             self.sock.close()
         self.qemu_log.close()
 
-    def splats(self):
-        return [l for l in self.console_text().splitlines() if SPLAT.search(l)]
+
+class LibvirtVM(VM):
+    """The same guest, defined and started through libvirtd (domain type qemu)."""
+
+    def _start(self, pools):
+        kit = self.kit
+        self.domain = "vmbuf-%s-%s" % (os.path.basename(kit.tmp).split("-")[-1], self.name)
+        os.chmod(self.dir, 0o777)	# QEMU runs as libvirt's user and creates files here
+        devices = subprocess.run([kit.paths.vmbufctl, "libvirt-xml", "-c", kit.conf, self.name],
+                                 check=True, capture_output=True, text=True).stdout
+        xml = LIBVIRT_DOMAIN % {
+            "name": self.domain, "kernel": kit.kernel_copy, "initrd": kit.initramfs,
+            "console": self.console, "shell": self.shell_path, "devices": devices,
+        }
+        self.xml = os.path.join(self.dir, "domain.xml")
+        with open(self.xml, "w") as f:
+            f.write(xml)
+        r = subprocess.run(["virt-xml-validate", self.xml, "domain"], capture_output=True, text=True)
+        if r.returncode != 0:
+            _fail("vm %s: virt-xml-validate refused the domain: %s%s" % (self.name, r.stdout, r.stderr))
+        virsh("define", self.xml)
+        self.defined = True
+        virsh("start", self.domain)
+
+    def alive(self):
+        r = subprocess.run(["virsh", "-c", "qemu:///system", "domstate", self.domain],
+                           capture_output=True, text=True)
+        return r.returncode == 0 and r.stdout.strip() == "running"
+
+    def kill(self):
+        subprocess.run(["virsh", "-c", "qemu:///system", "destroy", self.domain],
+                       capture_output=True)
+
+    def stop(self):
+        self.kill()
+        if self.sock:
+            self.sock.close()
+        if getattr(self, "defined", False):
+            virsh("undefine", self.domain)
+            self.defined = False
+
+    def read_file(self, name):
+        if name == "qemu.log":
+            try:
+                with open("/var/log/libvirt/qemu/%s.log" % self.domain, "rb") as f:
+                    return f.read().decode(errors="replace")
+            except OSError:
+                return ""
+        return VM.read_file(self, name)
+
+
+LIBVIRT_DOMAIN = """<domain type='qemu'>
+  <name>%(name)s</name>
+  <memory unit='MiB'>384</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>%(kernel)s</kernel>
+    <initrd>%(initrd)s</initrd>
+    <cmdline>console=ttyS0 panic=-1 loglevel=6</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='%(console)s'/>
+      <target port='0'/>
+    </serial>
+    <serial type='unix'>
+      <source mode='bind' path='%(shell)s'/>
+      <target port='1'/>
+    </serial>
+%(devices)s    <memballoon model='none'/>
+  </devices>
+</domain>
+"""
+
+
+def virsh(*args):
+    r = subprocess.run(["virsh", "-c", "qemu:///system"] + list(args), capture_output=True, text=True)
+    if r.returncode != 0:
+        _fail("virsh %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r.stdout
+
 
 
 class Kit:
     """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members])}."""
 
-    def __init__(self, name, build, vms, pools):
+    def __init__(self, name, build, vms, pools, libvirt=False):
         self.paths = Paths(build)
         self.tmp = tempfile.mkdtemp(prefix="vmbuf-%s-" % name)
         self.sockdir = os.path.join(self.tmp, "run")
@@ -221,7 +317,17 @@ class Kit:
         self.vm_cfg = vms
         self.pools = pools
         self.daemon = None
-        conf = ["[vmbufd]", "socket-dir = " + self.sockdir, ""]
+        self.vm_class = LibvirtVM if libvirt else VM
+        conf = ["[vmbufd]", "socket-dir = " + self.sockdir]
+        if libvirt:
+            # libvirt runs QEMU as libvirt-qemu: give its group the VM sockets, and
+            # let it read the kernel and initramfs.
+            os.chmod(self.tmp, 0o755)
+            conf.append("socket-group = libvirt-qemu")
+            self.kernel_copy = os.path.join(self.tmp, "vmlinuz")
+            shutil.copy(self.paths.kernel, self.kernel_copy)
+            os.chmod(self.kernel_copy, 0o644)
+        conf.append("")
         for vm, opts in vms.items():
             conf.append("[vm %s]" % vm)
             for k, v in opts.items():
@@ -261,13 +367,14 @@ class Kit:
         with open(self.initramfs, "wb") as f:
             f.write(subprocess.run(["gzip", "-1"], input=cpio, check=True,
                                    capture_output=True).stdout)
+        os.chmod(self.initramfs, 0o644)
 
     def boot(self, *names):
         """Boot VMs in parallel; returns them once every shell answers."""
         started = []
         for name in names:
             pools = [p for p, (_, m) in self.pools.items() if name in m]
-            vm = VM(self, name, pools)
+            vm = self.vm_class(self, name, pools)
             self.vms[name] = vm
             started.append(vm)
         for vm in started:
