@@ -140,6 +140,16 @@ int vg_fence_wait(int fd, int timeout_ms)
 	return info.status;
 }
 
+uint64_t vg_fence_timestamp_ns(int fd)
+{
+	struct sync_fence_info fi = { 0 };
+	struct sync_file_info info = { .num_fences = 1, .sync_fence_info = (uintptr_t)&fi };
+
+	if (ioctl(fd, SYNC_IOC_FILE_INFO, &info) < 0 || fi.status != 1)
+		return 0;
+	return fi.timestamp_ns;
+}
+
 int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms)
 {
 	int fd = vg_fence(handle, value);

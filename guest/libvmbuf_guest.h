@@ -51,6 +51,9 @@ int vg_signal(const uint8_t *handle, uint64_t value, int32_t error, int wait_fd)
  */
 int vg_fence_wait(int fd, int timeout_ms);
 
+/* CLOCK_MONOTONIC time (ns) at which sync_file @fd's fence signalled, or 0. */
+uint64_t vg_fence_timestamp_ns(int fd);
+
 /* Wait for (handle, value): vg_fence + vg_fence_wait; closes the fence. */
 int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms);
 
