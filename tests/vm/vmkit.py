@@ -60,6 +60,7 @@ class Paths:
         self.ko = os.path.join(self.build, "kmod", "vmbuf.ko")
         self.guest_bins = [os.path.join(self.build, "guest", "vmbuf"),
                            os.path.join(self.build, "guest", "vmbuf-demo"),
+                           os.path.join(self.build, "guest", "vmbuf-bench"),
                            os.path.join(self.build, "tests", "vm", "guest", "heap_abi")]
         here = os.path.dirname(os.path.abspath(__file__))
         ver = os.environ.get("VMBUF_KERNEL_VERSION")
