@@ -60,13 +60,7 @@ int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms);
 /* DRM fourcc from its four characters ("XR24"); 0 for a string of another length. */
 uint32_t vg_fourcc(const char *s);
 
-/*
- * Fill patterns: "0xNN" (every byte NN) or "seq:SEED" (byte i is
- * (i * 131 + SEED * 7 + (i >> 12)) & 0xff, so every page differs).
- */
-int vg_pattern_parse(const char *spec, int *is_seq, uint8_t *value);
-void vg_pattern_fill(uint8_t *p, size_t len, int is_seq, uint8_t value);
-/* Index of the first byte that differs from the pattern, or -1. */
-long vg_pattern_check(const uint8_t *p, size_t len, int is_seq, uint8_t value);
+/* Fill patterns live in pattern.h. */
+#include "pattern.h"
 
 #endif

@@ -104,8 +104,8 @@ static int touch(int fd, size_t size, const char *check, const char *fill)
 	uint8_t *map;
 	int ret = 0;
 
-	if ((check && vg_pattern_parse(check, &check_seq, &check_v) < 0) ||
-	    (fill && vg_pattern_parse(fill, &fill_seq, &fill_v) < 0)) {
+	if ((check && pattern_parse(check, &check_seq, &check_v) < 0) ||
+	    (fill && pattern_parse(fill, &fill_seq, &fill_v) < 0)) {
 		fprintf(stderr, "%s: a pattern is 0xNN or seq:SEED\n", prog);
 		return 1;
 	}
@@ -118,7 +118,7 @@ static int touch(int fd, size_t size, const char *check, const char *fill)
 	}
 	vg_sync(fd, 1, fill != NULL);
 	if (check) {
-		long at = vg_pattern_check(map, size, check_seq, check_v);
+		long at = pattern_check(map, size, check_seq, check_v);
 
 		if (at >= 0) {
 			printf("check %s failed at byte %ld (0x%02x)\n", check, at, map[at]);
@@ -128,7 +128,7 @@ static int touch(int fd, size_t size, const char *check, const char *fill)
 		}
 	}
 	if (fill) {
-		vg_pattern_fill(map, size, fill_seq, fill_v);
+		pattern_fill(map, size, fill_seq, fill_v);
 		printf("filled %s\n", fill);
 	}
 	vg_sync(fd, 0, fill != NULL);

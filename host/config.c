@@ -117,6 +117,9 @@ static int parse_section(struct parser *p, char *s)
 	if (!strcmp(kind, "vm")) {
 		struct config_vm *vm;
 
+		if (!strcmp(name, "host"))
+			return perr(p, p->line, "'host' is reserved for host clients");
+
 		if (config_find_vm(cfg, name) >= 0)
 			return perr(p, p->line, "VM '%s' defined twice (first at line %u)", name,
 				    cfg->vms[config_find_vm(cfg, name)].line);

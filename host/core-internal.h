@@ -17,6 +17,10 @@
 
 struct export;
 
+/* Host clients (host.sock) act as VMs named "host" in slots after the configured VMs. */
+#define CORE_HOST_SLOTS 32
+#define CORE_MAX_SLOTS (CONFIG_MAX_VMS + CORE_HOST_SLOTS)
+
 struct buffer {
 	struct list link;	/* core.buffers */
 	struct list owner_link;	/* owner's buffers, while the owner holds it */
@@ -57,7 +61,10 @@ struct import {
 struct core_vm {
 	struct core *core;
 	const struct config_vm *cfg;
-	unsigned int slot;	/* 1-based */
+	unsigned int slot;	/* 1-based; host clients above CONFIG_MAX_VMS */
+	bool is_host;
+	bool attached;		/* host slots: in use */
+	void *user;		/* the transport's, see core_vm_set_user() */
 	bool connected;
 	bool hello;
 	uint64_t used;		/* bytes of buffers it owns */
@@ -76,9 +83,14 @@ struct core {
 	struct list exports;
 	core_event_fn event_fn;
 	void *event_opaque;
+	struct config_vm host_cfg;
 	struct pool pools[CONFIG_MAX_POOLS];
 	struct core_vm vms[CONFIG_MAX_VMS];
+	struct core_vm hosts[CORE_HOST_SLOTS];
 };
+
+/* Every configured VM, then every attached host client: for (i = 0; (vm = ...(c, &i));) */
+struct core_vm *core_vm_next(struct core *c, unsigned int *i);
 
 bool core_vm_in_pool(const struct core_vm *vm, const struct pool *p);
 

@@ -41,6 +41,21 @@ int core_new(struct core **out, const struct config *cfg)
 		}
 		c->npools++;
 	}
+	snprintf(c->host_cfg.name, sizeof(c->host_cfg.name), "host");
+	c->host_cfg.max_buffers = 4096;
+	c->host_cfg.max_waiters = 1024;
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++) {
+		struct core_vm *h = &c->hosts[i];
+
+		h->core = c;
+		h->cfg = &c->host_cfg;
+		h->slot = CONFIG_MAX_VMS + 1 + i;
+		h->is_host = true;
+		list_init(&h->buffers);
+		list_init(&h->imports);
+		for (unsigned int p = 0; p < cfg->npools && p < CONFIG_POOLS_PER_VM; p++)
+			h->pools[h->npools++] = &c->pools[p];
+	}
 	for (unsigned int i = 0; i < cfg->nvms; i++) {
 		struct core_vm *vm = &c->vms[i];
 
@@ -77,6 +92,8 @@ void core_free(struct core *c)
 	c->event_fn = NULL;
 	for (unsigned int i = 0; i < c->nvms; i++)
 		core_vm_reset(&c->vms[i]);
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
+		core_vm_reset(&c->hosts[i]);
 	for (unsigned int i = 0; i < c->npools; i++)
 		pool_destroy(&c->pools[i]);
 	free(c);
@@ -126,8 +143,62 @@ unsigned int core_vm_slot(const struct core_vm *vm)
 	return vm->slot;
 }
 
+struct core_vm *core_vm_next(struct core *c, unsigned int *i)
+{
+	while (*i < c->nvms + CORE_HOST_SLOTS) {
+		unsigned int k = (*i)++;
+
+		if (k < c->nvms)
+			return &c->vms[k];
+		if (c->hosts[k - c->nvms].attached)
+			return &c->hosts[k - c->nvms];
+	}
+	return NULL;
+}
+
+struct core_vm *core_host_attach(struct core *c)
+{
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++) {
+		struct core_vm *h = &c->hosts[i];
+
+		if (h->attached)
+			continue;
+		h->attached = true;
+		h->user = NULL;
+		core_vm_connect(h);
+		return h;
+	}
+	return NULL;
+}
+
+void core_host_detach(struct core_vm *vm)
+{
+	if (!vm || !vm->is_host)
+		return;
+	core_vm_disconnect(vm);
+	vm->attached = false;
+	vm->user = NULL;
+}
+
+bool core_vm_is_host(const struct core_vm *vm)
+{
+	return vm->is_host;
+}
+
+void core_vm_set_user(struct core_vm *vm, void *user)
+{
+	vm->user = user;
+}
+
+void *core_vm_user(const struct core_vm *vm)
+{
+	return vm->user;
+}
+
 bool core_vm_in_pool(const struct core_vm *vm, const struct pool *p)
 {
+	if (vm->is_host)
+		return true;
 	for (unsigned int i = 0; i < vm->npools; i++)
 		if (vm->pools[i] == p)
 			return true;
@@ -136,6 +207,8 @@ bool core_vm_in_pool(const struct core_vm *vm, const struct pool *p)
 
 bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm)
 {
+	if (vm->is_host)
+		return true;
 	return c->cfg->pools[p->id - 1].member[vm->slot - 1];
 }
 
@@ -431,6 +504,13 @@ int core_status_json(struct core *c, FILE *out)
 			vm->connected ? "true" : "false", vm->nbuffers, vm->nimports,
 			(unsigned long long)vm->used, (unsigned long long)vm->cfg->quota);
 	}
-	fputs("]}\n", out);
+	fputs("],\"host_clients\":", out);
+	{
+		unsigned int n = 0;
+
+		for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
+			n += c->hosts[i].attached;
+		fprintf(out, "%u}\n", n);
+	}
 	return ferror(out) ? -EIO : 0;
 }

@@ -46,6 +46,20 @@ uint16_t core_pool_position(const struct pool *p, const struct core_vm *vm);
 /* The VM's slot (1-based, its index in the config + 1). */
 unsigned int core_vm_slot(const struct core_vm *vm);
 
+/*
+ * Host clients: core_host_attach() gives a connected pseudo-VM named "host",
+ * a member of every pool, allowed to import exports flagged
+ * VIRTIO_VMBUF_EXPORT_HOST; NULL when all slots are in use.
+ * core_host_detach() releases everything it held.
+ */
+struct core_vm *core_host_attach(struct core *c);
+void core_host_detach(struct core_vm *vm);
+bool core_vm_is_host(const struct core_vm *vm);
+
+/* A pointer the transport keeps with a VM (e.g. its connection). */
+void core_vm_set_user(struct core_vm *vm, void *user);
+void *core_vm_user(const struct core_vm *vm);
+
 /* -EBUSY when the VM is already connected. */
 int core_vm_connect(struct core_vm *vm);
 void core_vm_disconnect(struct core_vm *vm);

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "core.h"
+#include <endian.h>
+#include <linux/virtio_vmbuf.h>
 #include "hostproto.h"
 #include "list.h"
 #include "log.h"
@@ -29,6 +31,8 @@ struct hostapi_client {
 	int fd;
 	struct ucred cred;
 	struct loop_source *src;
+	struct core_vm *vm;	/* the client's "host" pseudo-VM */
+	bool lost;		/* an event could not be sent */
 };
 
 struct hostapi {
@@ -43,22 +47,80 @@ struct hostapi {
 
 static void client_free(struct hostapi_client *cl)
 {
+	core_host_detach(cl->vm);
 	loop_remove(cl->src);
 	list_del(&cl->link);
 	close(cl->fd);
 	free(cl);
 }
 
-static int client_send(struct hostapi_client *cl, int32_t status, uint32_t flags, const void *buf,
-		       size_t len)
+static int client_send_fd(struct hostapi_client *cl, int32_t status, uint32_t flags,
+			  const void *buf, size_t len, int fd)
 {
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
 	struct vmbuf_host_resp r = { .status = status, .flags = flags, .len = len };
 	struct iovec iov[2] = { { &r, sizeof(r) }, { (void *)buf, len } };
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
 	if (sendmsg(cl->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
+}
+
+static int client_send(struct hostapi_client *cl, int32_t status, uint32_t flags, const void *buf,
+		       size_t len)
+{
+	return client_send_fd(cl, status, flags, buf, len, -1);
+}
+
+void hostapi_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev)
+{
+	struct hostapi_client *cl = core_vm_user(vm);
+	struct virtio_vmbuf_event e = *ev;
+
+	if (!cl)
+		return;
+	if (cl->lost)
+		e.flags |= htole32(VIRTIO_VMBUF_EVT_F_LOST);
+	/* A client that does not read its events loses them, never the daemon's time. */
+	cl->lost = client_send(cl, 0, VMBUF_HOST_RESP_EVENT, &e, sizeof(e)) < 0;
+}
+
+static int client_request(struct hostapi_client *cl, const uint8_t *payload, size_t len)
+{
+	uint8_t resp[VIRTIO_VMBUF_MSG_MAX];
+	size_t n = core_vm_request(cl->vm, payload, len, resp, sizeof(resp));
+
+	return client_send(cl, 0, 0, resp, n);
+}
+
+static int client_pool_fd(struct hostapi_client *cl, const struct vmbuf_host_req *req)
+{
+	char name[33];
+	struct pool *p;
+	uint64_t size;
+
+	field_to_str(name, req->name, sizeof(req->name));
+	p = core_pool_by_name(cl->h->core, name);
+	if (!p)
+		return client_send(cl, -ENOENT, 0, NULL, 0);
+	size = p->size;
+	return client_send_fd(cl, 0, 0, &size, sizeof(size), p->memfd);
 }
 
 static int client_status(struct hostapi_client *cl)
@@ -107,23 +169,36 @@ static int client_read(struct hostapi_client *cl, const struct vmbuf_host_req *r
 static void client_event(struct loop_source *src, uint32_t events, void *data)
 {
 	struct hostapi_client *cl = data;
+	union {
+		struct vmbuf_host_req req;
+		uint8_t b[sizeof(struct vmbuf_host_req) + VMBUF_HOST_REQUEST_MAX];
+	} in;
 	struct vmbuf_host_req req;
 	ssize_t n;
 	int r;
 
 	(void)src;
 	(void)events;
-	n = recv(cl->fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+	n = recv(cl->fd, &in, sizeof(in), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		client_free(cl);
 		return;
 	}
-	if ((size_t)n != sizeof(req) || req.flags) {
+	memcpy(&req, &in.req, (size_t)n < sizeof(req) ? (size_t)n : sizeof(req));
+	if ((size_t)n < sizeof(req) || req.flags || (size_t)n > sizeof(in) ||
+	    (req.op == VMBUF_HOST_REQUEST ? req.len != (size_t)n - sizeof(req) :
+					    (size_t)n != sizeof(req))) {
 		r = client_send(cl, -EBADMSG, 0, NULL, 0);
 	} else {
 		switch (req.op) {
+		case VMBUF_HOST_REQUEST:
+			r = client_request(cl, in.b + sizeof(req), req.len);
+			break;
+		case VMBUF_HOST_POOL_FD:
+			r = client_pool_fd(cl, &req);
+			break;
 		case VMBUF_HOST_STATUS:
 			r = client_status(cl);
 			break;
@@ -170,11 +245,20 @@ static void hostapi_accept(struct loop_source *src, uint32_t events, void *data)
 		close(fd);
 		return;
 	}
+	cl->vm = core_host_attach(h->core);
+	if (!cl->vm) {
+		log_warn("host client pid %d refused: too many host clients", (int)cred.pid);
+		close(fd);
+		free(cl);
+		return;
+	}
+	core_vm_set_user(cl->vm, cl);
 	cl->h = h;
 	cl->fd = fd;
 	cl->cred = cred;
 	list_init(&cl->link);
 	if (loop_add(h->loop, fd, EPOLLIN, client_event, cl, &cl->src) < 0) {
+		core_host_detach(cl->vm);
 		close(fd);
 		free(cl);
 		return;

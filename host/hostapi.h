@@ -16,4 +16,9 @@ int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, cons
 		gid_t group);
 void hostapi_free(struct hostapi *h);
 
+struct core_vm;
+struct virtio_vmbuf_event;
+/* Deliver an event for host pseudo-VM @vm (the core's event sink calls this). */
+void hostapi_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev);
+
 #endif

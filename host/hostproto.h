@@ -15,7 +15,17 @@
 enum vmbuf_host_op {
 	VMBUF_HOST_STATUS = 1,	/* payload: JSON (docs/vmbufctl.md) */
 	VMBUF_HOST_READ = 2,	/* root only: @len bytes of pool @name at @offset */
+	/*
+	 * One virtio-vmbuf request of @len bytes follows the header; the answer's
+	 * payload is the response. The client acts as a VM named "host" that is a
+	 * member of every pool (docs/protocol.md).
+	 */
+	VMBUF_HOST_REQUEST = 3,
+	/* The memfd of pool @name, attached with SCM_RIGHTS; payload: its size (u64). */
+	VMBUF_HOST_POOL_FD = 4,
 };
+
+#define VMBUF_HOST_REQUEST_MAX 1024	/* VIRTIO_VMBUF_MSG_MAX */
 
 struct vmbuf_host_req {
 	uint32_t op;
@@ -26,6 +36,8 @@ struct vmbuf_host_req {
 };
 
 #define VMBUF_HOST_RESP_MORE 1u
+/* Unsolicited, between answers: the payload is one struct virtio_vmbuf_event. */
+#define VMBUF_HOST_RESP_EVENT 2u
 
 struct vmbuf_host_resp {
 	int32_t status;		/* 0 or negative errno */

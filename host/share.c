@@ -66,6 +66,8 @@ static int field_name(const char *field, char *out, bool allow_empty)
 
 bool share_export_allows(const struct export *e, const struct core_vm *vm)
 {
+	if (vm->is_host)
+		return (e->flags & VIRTIO_VMBUF_EXPORT_HOST) || e->buf->owner == vm;
 	return (e->flags & VIRTIO_VMBUF_EXPORT_POOL) || e->allowed[vm->slot - 1] ||
 	       e->buf->owner == vm;
 }
@@ -89,10 +91,11 @@ static void export_notify(struct core *c, const struct export *e, uint32_t type)
 {
 	struct virtio_vmbuf_event ev;
 
-	event_fill(&ev, type, e);
-	for (unsigned int i = 0; i < c->nvms; i++) {
-		struct core_vm *vm = &c->vms[i];
+	unsigned int i = 0;
+	struct core_vm *vm;
 
+	event_fill(&ev, type, e);
+	while ((vm = core_vm_next(c, &i))) {
 		if (vm != e->buf->owner && core_vm_in_pool(vm, e->buf->pool) &&
 		    share_export_allows(e, vm))
 			core_send_event(vm, &ev);
@@ -152,14 +155,18 @@ void share_vm_gone(struct core_vm *vm)
 		return;
 	event_fill(&ev, VIRTIO_VMBUF_EVT_PEER_GONE, NULL);
 	str_to_field(ev.vm, sizeof(ev.vm), vm->cfg->name);
-	for (unsigned int i = 0; i < c->nvms; i++) {
-		struct core_vm *o = &c->vms[i];
-		bool shares = false;
+	{
+		unsigned int i = 0;
+		struct core_vm *o;
 
-		for (unsigned int p = 0; o != vm && p < o->npools; p++)
-			shares |= core_vm_in_pool(vm, o->pools[p]);
-		if (shares)
-			core_send_event(o, &ev);
+		while ((o = core_vm_next(c, &i))) {
+			bool shares = false;
+
+			for (unsigned int p = 0; o != vm && p < o->npools; p++)
+				shares |= core_vm_in_pool(vm, o->pools[p]);
+			if (shares)
+				core_send_event(o, &ev);
+		}
 	}
 }
 
@@ -198,7 +205,7 @@ ssize_t share_export(struct core_vm *vm, const void *req, size_t len, void *out)
 		struct core_vm *o;
 
 		if (field_name(x->access[i], vmname, false) < 0 ||
-		    !(o = core_vm_by_name(c, vmname))) {
+		    !(o = core_vm_by_name(c, vmname)) || o->is_host) {
 			free(e);
 			return -EINVAL;
 		}

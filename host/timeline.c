@@ -39,7 +39,7 @@ static void timeline_event(struct export *e, struct core_vm *vm, uint64_t value,
  */
 static void timeline_wake(struct export *e, uint64_t value, int32_t error)
 {
-	bool told[CONFIG_MAX_VMS] = { false };
+	bool told[CORE_MAX_SLOTS] = { false };
 	struct waiter *w, *tmp;
 
 	list_for_each_safe(w, tmp, &e->waiters, link) {

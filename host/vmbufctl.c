@@ -11,6 +11,7 @@
 
 #include "hostproto.h"
 #include "config.h"
+#include "../guest/pattern.h"
 #include "libvmbuf.h"
 #include <linux/virtio_vmbuf.h>
 #include "util.h"
@@ -31,6 +32,20 @@ static void usage(FILE *out)
 		"                              the daemon's configuration (default\n"
 		"                              /etc/vmbuf/vmbufd.conf); for virsh attach-device\n"
 		"                              --config, one element at a time, or pasting\n"
+		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n"
+		"                              import a VM's export (it must allow the host): print\n"
+		"                              size, owner, metadata and whether a dma-buf came\n"
+		"                              from /dev/udmabuf; check or fill a pattern (0xNN or\n"
+		"                              seq:SEED); with -k hold it until a line on stdin\n"
+		"  export -p POOL -s SIZE [-f PAT] [-n NAME] [-t VM,...] [-P] [-O] [-S] [-k]\n"
+		"                              allocate in POOL from the host, fill, share with the\n"
+		"                              VMs named (-P: all pool members, -O: other host\n"
+		"                              clients, -S: importers may signal); prints 'handle HEX'.\n"
+		"                              Each vmbufctl process is its own host client: only\n"
+		"                              the exporting one owns the buffer\n"
+		"  signal HANDLE VALUE [-e ERRNO]\n"
+		"                              advance an export's timeline\n"
+		"  wait HANDLE VALUE [-t MS]   wait until the timeline reaches VALUE\n"
 		"  read POOL OFFSET LENGTH     write LENGTH bytes of POOL at OFFSET to standard\n"
 		"       [--hex]                output (raw, or a hex dump with --hex); root only;\n"
 		"                              LENGTH <= 65536; numbers may be 0x hex\n"
@@ -244,6 +259,229 @@ static int cmd_libvirt_xml(int argc, char **argv)
 	return 0;
 }
 
+static const char *errname(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "?";
+}
+
+static void handle_hex(char *out, const uint8_t *h)
+{
+	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+static int handle_parse(uint8_t *h, const char *hex)
+{
+	if (strlen(hex) != 2 * VMBUF_HANDLE_SIZE)
+		return -EINVAL;
+	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++) {
+		unsigned int v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		h[i] = v;
+	}
+	return 0;
+}
+
+/* Check and fill through the mapping; returns 0 or 1 after printing why. */
+static int buffer_touch(struct vmbuf_buffer *b, const char *check, const char *fill)
+{
+	int seq;
+	uint8_t v;
+	uint8_t *p;
+
+	if (!check && !fill)
+		return 0;
+	p = vmbuf_buffer_map(b);
+	if (!p) {
+		fprintf(stderr, "vmbufctl: map: %s\n", strerror(errno));
+		return 1;
+	}
+	if (check) {
+		long at;
+
+		if (pattern_parse(check, &seq, &v) < 0)
+			return 1;
+		at = pattern_check(p, vmbuf_buffer_size(b), seq, v);
+		if (at >= 0) {
+			printf("check %s failed at byte %ld\n", check, at);
+			return 1;
+		}
+		printf("check %s ok\n", check);
+	}
+	if (fill) {
+		if (pattern_parse(fill, &seq, &v) < 0)
+			return 1;
+		pattern_fill(p, vmbuf_buffer_size(b), seq, v);
+		printf("filled %s\n", fill);
+	}
+	return 0;
+}
+
+static void hold_until_line(void)
+{
+	char line[16];
+
+	printf("holding\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		(void)0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *name = NULL, *hex = NULL, *check = NULL, *fill = NULL;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	char out[2 * VMBUF_HANDLE_SIZE + 1];
+	struct vmbuf_client *c;
+	struct vmbuf_buffer *b;
+	const struct vmbuf_meta *m;
+	int hold = 0, ret, opt, dmabuf;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "n:H:c:f:k")) != -1) {
+		switch (opt) {
+		case 'n': name = optarg; break;
+		case 'H': hex = optarg; break;
+		case 'c': check = optarg; break;
+		case 'f': fill = optarg; break;
+		case 'k': hold = 1; break;
+		default: return 2;
+		}
+	}
+	if (!name == !hex || (hex && handle_parse(handle, hex) < 0)) {
+		fprintf(stderr, "vmbufctl: usage: import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	b = vmbuf_buffer_import(c, name, hex ? handle : NULL);
+	if (!b) {
+		int e = errno;
+
+		fprintf(stderr, "vmbufctl: import '%s': %s (%s)\n", name ? name : hex,
+			e == ENOENT ? "no such export" :
+			e == EACCES ? "not shared with the host" : strerror(e), errname(e));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	m = vmbuf_buffer_meta(b);
+	handle_hex(out, vmbuf_buffer_handle(b));
+	dmabuf = vmbuf_buffer_dmabuf(b);
+	printf("imported %llu bytes from VM '%s' (handle %s) as %s\n",
+	       (unsigned long long)vmbuf_buffer_size(b), vmbuf_buffer_owner(b), out,
+	       dmabuf >= 0 ? "a udmabuf dma-buf" : "memfd + offset (no /dev/udmabuf)");
+	printf("meta %ux%u fourcc %.4s stride %u label '%s'\n", m->width, m->height,
+	       m->fourcc ? (const char *)&m->fourcc : "----", m->strides[0], m->label);
+	ret = buffer_touch(b, check, fill);
+	if (!ret && hold)
+		hold_until_line();
+	vmbuf_buffer_release(b);
+	vmbuf_client_disconnect(c);
+	return ret;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	const char *pool = NULL, *name = NULL, *fill = NULL, *vms[8];
+	unsigned long long size = 0;
+	unsigned int nvms = 0, flags = 0;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	char out[2 * VMBUF_HANDLE_SIZE + 1];
+	struct vmbuf_client *c;
+	struct vmbuf_buffer *b;
+	int hold = 0, ret = 0, opt;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "p:s:f:n:t:PSOk")) != -1) {
+		switch (opt) {
+		case 'p': pool = optarg; break;
+		case 's': {
+			uint64_t v;
+
+			if (parse_size(optarg, &v) < 0)
+				return 2;
+			size = v;
+			break;
+		}
+		case 'f': fill = optarg; break;
+		case 'n': name = optarg; break;
+		case 't':
+			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok && nvms < 8;
+			     tok = strtok_r(NULL, ",", &save))
+				vms[nvms++] = tok;
+			break;
+		case 'P': flags |= VMBUF_SHARE_POOL; break;
+		case 'S': flags |= VMBUF_SHARE_SIGNAL; break;
+		case 'O': flags |= VMBUF_SHARE_HOST; break;
+		case 'k': hold = 1; break;
+		default: return 2;
+		}
+	}
+	if (!pool || !size) {
+		fprintf(stderr, "vmbufctl: usage: export -p POOL -s SIZE [-f PAT] [-n NAME] [-t VM,...] [-P] [-O] [-S] [-k]\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	b = vmbuf_buffer_alloc(c, pool, size);
+	if (!b) {
+		fprintf(stderr, "vmbufctl: export: allocate %llu bytes in pool '%s': %s (%s)\n", size,
+			pool, strerror(errno), errname(errno));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	if (buffer_touch(b, NULL, fill) ||
+	    vmbuf_buffer_export(b, name, flags, vms, nvms, NULL, handle) < 0) {
+		fprintf(stderr, "vmbufctl: export '%s': %s (%s)\n", name ? name : "", strerror(errno),
+			errname(errno));
+		ret = 1;
+	} else {
+		handle_hex(out, handle);
+		printf("handle %s\nexported '%s'\n", out, name ? name : "");
+		if (hold)
+			hold_until_line();
+	}
+	vmbuf_buffer_release(b);
+	vmbuf_client_disconnect(c);
+	return ret;
+}
+
+static int cmd_timeline(int argc, char **argv, bool wait)
+{
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	uint64_t value;
+	struct vmbuf_client *c;
+	int extra = 0, r;
+
+	if ((argc != 3 && argc != 5) || handle_parse(handle, argv[1]) < 0 ||
+	    parse_u64(argv[2], &value) < 0 ||
+	    (argc == 5 && strcmp(argv[3], wait ? "-t" : "-e"))) {
+		fprintf(stderr, "vmbufctl: usage: %s\n",
+			wait ? "wait HANDLE VALUE [-t MS]" : "signal HANDLE VALUE [-e ERRNO]");
+		return 2;
+	}
+	if (argc == 5)
+		extra = atoi(argv[4]);
+	c = client();
+	if (!c)
+		return 1;
+	r = wait ? vmbuf_wait(c, handle, value, argc == 5 ? extra : 60000) :
+		   vmbuf_signal(c, handle, value, -abs(extra));
+	if (r < 0)
+		fprintf(stderr, "vmbufctl: %s %.8s... %llu: %s (%s)\n", wait ? "wait" : "signal",
+			argv[1], (unsigned long long)value, strerror(errno), errname(errno));
+	else
+		printf("%s %llu\n", wait ? "reached" : "signalled", (unsigned long long)value);
+	vmbuf_client_disconnect(c);
+	return r < 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -275,6 +513,14 @@ int main(int argc, char **argv)
 		return cmd_read(argc, argv);
 	if (!strcmp(argv[0], "libvirt-xml"))
 		return cmd_libvirt_xml(argc, argv);
+	if (!strcmp(argv[0], "import"))
+		return cmd_import(argc, argv);
+	if (!strcmp(argv[0], "export"))
+		return cmd_export(argc, argv);
+	if (!strcmp(argv[0], "signal"))
+		return cmd_timeline(argc, argv, false);
+	if (!strcmp(argv[0], "wait"))
+		return cmd_timeline(argc, argv, true);
 	fprintf(stderr, "vmbufctl: unknown command '%s' (try --help)\n", argv[0]);
 	return 2;
 }

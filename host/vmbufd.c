@@ -166,8 +166,13 @@ static const struct ivctl_ops vm_ctl_ops = {
 static void on_core_event(void *opaque, struct core_vm *vm, const struct virtio_vmbuf_event *ev)
 {
 	struct daemon *d = opaque;
-	struct vm_conn *vc = &d->vms[core_vm_slot(vm) - 1];
+	struct vm_conn *vc;
 
+	if (core_vm_is_host(vm)) {
+		hostapi_event(vm, ev);
+		return;
+	}
+	vc = &d->vms[core_vm_slot(vm) - 1];
 	if (vc->ctl)
 		ivctl_event(vc->ctl, ev, sizeof(*ev));
 }

@@ -46,6 +46,95 @@ char *vmbuf_client_status_json(struct vmbuf_client *c);
 ssize_t vmbuf_client_read_pool(struct vmbuf_client *c, const char *pool, uint64_t offset,
 			       void *buf, size_t len);
 
+#define VMBUF_HANDLE_SIZE 16
+
+/* What an exporter says about a buffer (same fields as the guest's struct vmbuf_meta). */
+struct vmbuf_meta {
+	uint32_t width, height;
+	uint32_t fourcc;		/* DRM fourcc, 0 for none */
+	uint32_t nplanes;
+	uint64_t modifier;
+	uint32_t offsets[4], strides[4];
+	char label[64];
+};
+
+/* Export flags: who may import besides the VMs named. */
+#define VMBUF_SHARE_POOL	(1u << 0)	/* every member of the pool */
+#define VMBUF_SHARE_HOST	(1u << 1)	/* host clients */
+#define VMBUF_SHARE_SIGNAL	(1u << 2)	/* importers may signal the timeline */
+
+struct vmbuf_buffer;
+
+/*
+ * Import an export by @name (looked up in every pool) or, when @name is NULL,
+ * by @handle. The export must allow host clients (VMBUF_SHARE_HOST): EACCES
+ * otherwise, ENOENT when there is no such export. The buffer holds a
+ * reference on the pages until vmbuf_buffer_release().
+ */
+struct vmbuf_buffer *vmbuf_buffer_import(struct vmbuf_client *c, const char *name,
+					 const uint8_t *handle);
+
+/* Allocate @size bytes (rounded up to a page) in pool @pool; the memory reads as zero. */
+struct vmbuf_buffer *vmbuf_buffer_alloc(struct vmbuf_client *c, const char *pool, uint64_t size);
+
+/*
+ * Share a buffer this client allocated: with the @nvms VMs in @vms and as
+ * @flags says, under @name (unique in the pool; NULL for handle only), with
+ * @meta (may be NULL). Writes the handle (a capability) to @handle.
+ */
+int vmbuf_buffer_export(struct vmbuf_buffer *b, const char *name, unsigned int flags,
+			const char *const *vms, unsigned int nvms, const struct vmbuf_meta *meta,
+			uint8_t *handle);
+
+/* The buffer's bytes, mapped shared and writable (mapped once, unmapped at release). */
+void *vmbuf_buffer_map(struct vmbuf_buffer *b);
+
+/*
+ * A dma-buf fd over the buffer's pages from /dev/udmabuf (owned by the buffer,
+ * closed at release). ENODEV when the host has no udmabuf: use
+ * vmbuf_buffer_map() or vmbuf_buffer_memfd() instead.
+ */
+int vmbuf_buffer_dmabuf(struct vmbuf_buffer *b);
+
+/* The pool's memfd (owned by the client) and the buffer's offset in it. */
+int vmbuf_buffer_memfd(struct vmbuf_buffer *b, uint64_t *offset);
+
+uint64_t vmbuf_buffer_size(const struct vmbuf_buffer *b);
+const struct vmbuf_meta *vmbuf_buffer_meta(const struct vmbuf_buffer *b);
+const uint8_t *vmbuf_buffer_handle(const struct vmbuf_buffer *b);	/* NULL if not shared */
+const char *vmbuf_buffer_owner(const struct vmbuf_buffer *b);	/* exporting VM or "host" */
+
+/* Let go: RELEASE an import, FREE an allocation (ending its export). */
+void vmbuf_buffer_release(struct vmbuf_buffer *b);
+
+/* Advance the timeline of export @handle to @value (with @error, 0 or -errno). */
+int vmbuf_signal(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, int error);
+
+/*
+ * Wait up to @timeout_ms (-1: forever) for the timeline of @handle to reach
+ * @value. Returns 0; or -1 with errno ETIMEDOUT (this call gave up), the
+ * producer's error, ECANCELED (export revoked) or ENODEV (its VM is gone).
+ */
+int vmbuf_wait(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, int timeout_ms);
+
+/* Events (OFFERED, REVOKED, PEER_GONE, TIMELINE), as in struct virtio_vmbuf_event. */
+struct vmbuf_event {
+	uint32_t type;		/* 1 OFFERED, 2 REVOKED, 3 PEER_GONE, 4 TIMELINE */
+	uint32_t flags;		/* 1: earlier events were lost */
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	uint32_t pool_id;
+	int32_t error;
+	uint64_t value;
+	char name[32];
+	char vm[32];
+};
+
+/* The next event, waiting up to @timeout_ms: 0, or -1 with errno ETIMEDOUT. */
+int vmbuf_next_event(struct vmbuf_client *c, struct vmbuf_event *ev, int timeout_ms);
+
+/* The connection's fd: readable when an event may be waiting (for poll loops). */
+int vmbuf_client_fd(const struct vmbuf_client *c);
+
 #ifdef __cplusplus
 }
 #endif

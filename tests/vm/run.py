@@ -20,6 +20,7 @@ Scenarios (each a function below, each a meson test in suite 'vm'):
 """
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -254,6 +255,76 @@ def scenario_fence_sync(build):
         out = b.wait_file("/tmp/w", "error")
         assert "error ENODEV" in out, out
         release(b, "7")
+        kit.wait_used("p", 0)
+        ok = True
+    finally:
+        kit.close(ok)
+
+
+def scenario_host_share(build):
+    """Host clients through libvmbuf: import a guest's export and read its bytes, export
+    to guests, wait on a guest's signal and signal a guest's wait; garbage on host.sock
+    disturbs nothing."""
+    import socket
+    import subprocess
+    kit = vmkit.Kit("hostshare", build, {"a": {}, "b": {}}, {"p": ("8M", ["a", "b"])})
+    ok = False
+    ctl = [kit.paths.vmbufctl, "-s", kit.sockdir]
+    try:
+        a, b = kit.boot("a", "b")
+        # A guest export the host may import.
+        out = hold(a, "7", "vmbuf export -p p -s 1M -f seq:3 -n cam0 --host --width 640 "
+                           "--height 480 --fourcc AR24 --label guest")
+        h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        out = kit.ctl("import", "-n", "cam0", "-c", "seq:3", "-f", "seq:4").decode()
+        assert "from VM 'a'" in out and "check seq:3 ok" in out, out
+        assert "meta 640x480 fourcc AR24" in out and "memfd + offset" in out, out
+        tell(a, "7", "check seq:4", "check seq:4 ok")    # the host wrote, the guest reads
+        r = subprocess.run(ctl + ["import", "-n", "nope"], capture_output=True, text=True)
+        assert r.returncode == 1 and "(ENOENT)" in r.stderr, r.stderr
+
+        # The host waits, a guest signals.
+        w = subprocess.Popen(ctl + ["wait", h, "1", "-t", "20000"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        assert w.poll() is None, "host wait returned before the guest signalled"
+        a.run("vmbuf signal %s 1" % h)
+        out, err = w.communicate(timeout=30)
+        assert w.returncode == 0 and "reached 1" in out, out + err
+
+        # A host export read by a guest; the guest waits, the host signals.
+        x = subprocess.Popen(ctl + ["export", "-p", "p", "-s", "64K", "-f", "seq:8", "-n",
+                                    "hostbuf", "-P", "-O", "-S", "-k"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = [x.stdout.readline() for _ in range(4)]
+        assert lines[0] == "filled seq:8\n" and lines[2].startswith("exported") and \
+            lines[3] == "holding\n", "host export failed: %r %s" % (lines, x.stderr.read() if x.poll() is not None else "")
+        h2 = re.search(r"handle ([0-9a-f]{32})", lines[1]).group(1)
+        _, out = b.run("vmbuf import -n hostbuf -c seq:8")
+        assert "check seq:8 ok" in out and "from VM 'host'" in out, out
+        b.spawn("vmbuf wait %s 5 -t 20000 > /tmp/hw 2>&1" % h2)
+        time.sleep(0.5)
+        _, early = b.run("cat /tmp/hw")
+        assert "reached" not in early, early
+        # Another host client may signal only because the export allows host clients
+        # to import (-O) and importers to signal (-S).
+        kit.ctl("signal", h2, "5")
+        b.wait_file("/tmp/hw", "reached 5")
+        assert kit.status()["host_clients"] >= 1
+
+        # Garbage on host.sock: short, long, unknown, truncated requests, a hang-up mid-way.
+        for junk in (b"", b"x", b"\x03" + b"\0" * 60, b"\x03\0\0\0" + b"\xff" * 2000,
+                     bytes(range(56)), b"\x04" + b"\0" * 55):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.connect(os.path.join(kit.sockdir, "host.sock"))
+            s.send(junk)
+            s.close()
+        assert kit.daemon.poll() is None, "vmbufd died"
+        assert kit.status()["pools"][0]["used"] == (1 << 20) + 65536
+        x.stdin.write("\n")
+        x.stdin.flush()
+        x.wait(timeout=30)
+        release(a, "7")
         kit.wait_used("p", 0)
         ok = True
     finally:

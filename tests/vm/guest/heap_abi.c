@@ -51,7 +51,7 @@ static long touch(int fd, size_t len, int fill)
 	if (p == MAP_FAILED)
 		return -2;
 	vg_sync(fd, 1, 1);
-	nz = vg_pattern_check(p, len, 0, 0);
+	nz = pattern_check(p, len, 0, 0);
 	if (fill >= 0)
 		memset(p, fill, len);
 	vg_sync(fd, 0, 1);
@@ -137,9 +137,9 @@ int main(int argc, char **argv)
 		check(a != MAP_FAILED && b != MAP_FAILED, "two mmaps", errno);
 		if (a != MAP_FAILED && b != MAP_FAILED) {
 			check(vg_sync(fd, 1, 1) == 0, "DMA_BUF_IOCTL_SYNC start", errno);
-			vg_pattern_fill(a, 64 << 10, 1, 7);
+			pattern_fill(a, 64 << 10, 1, 7);
 			check(vg_sync(fd, 0, 1) == 0, "DMA_BUF_IOCTL_SYNC end", errno);
-			check(vg_pattern_check(b, 64 << 10, 1, 7) == -1, "second mapping sees writes", 0);
+			check(pattern_check(b, 64 << 10, 1, 7) == -1, "second mapping sees writes", 0);
 			check(mmap(NULL, 128 << 10, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED,
 			      "mmap beyond the buffer fails", 0);
 		}

@@ -1,0 +1,45 @@
+/* pattern - the fill patterns tests use on both sides of a buffer (see pattern.h). */
+#include "pattern.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pattern_parse(const char *spec, int *is_seq, uint8_t *value)
+{
+	unsigned long v;
+	char *end;
+
+	*is_seq = !strncmp(spec, "seq:", 4);
+	if (*is_seq)
+		spec += 4;
+	errno = 0;
+	v = strtoul(spec, &end, 0);
+	if (errno || end == spec || *end || v > 255)
+		return -EINVAL;
+	*value = v;
+	return 0;
+}
+
+static inline uint8_t pattern_byte(size_t i, uint8_t seed)
+{
+	return (uint8_t)(i * 131 + seed * 7 + (i >> 12));
+}
+
+void pattern_fill(uint8_t *p, size_t len, int is_seq, uint8_t value)
+{
+	if (!is_seq) {
+		memset(p, value, len);
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern_byte(i, value);
+}
+
+long pattern_check(const uint8_t *p, size_t len, int is_seq, uint8_t value)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (is_seq ? pattern_byte(i, value) : value))
+			return (long)i;
+	return -1;
+}
