@@ -130,7 +130,8 @@ static int produce(const char *pool, const char *name, const char *peer, long fr
 		rg.px[i] = mmap(NULL, FRAME_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, rg.fd[i], 0);
 		memset(&x, 0, sizeof(x));
 		x.fd = rg.fd[i];
-		x.flags = i == 1 ? VMBUF_EXPORT_SIGNAL : 0;
+		/* The host may import the frames too (for snapshots). */
+		x.flags = VMBUF_EXPORT_HOST | (i == 1 ? VMBUF_EXPORT_SIGNAL : 0);
 		x.naccess = 1;
 		snprintf(x.name, sizeof(x.name), "%s%d", name, i);
 		snprintf(x.access[0], sizeof(x.access[0]), "%s", peer);

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "hostproto.h"
+#include "udmabuf.h"
 #include "util.h"
 #include <endian.h>
 #include <fcntl.h>
-#include <linux/udmabuf.h>
 #include <linux/virtio_vmbuf.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -535,28 +535,18 @@ void *vmbuf_buffer_map(struct vmbuf_buffer *b)
 
 int vmbuf_buffer_dmabuf(struct vmbuf_buffer *b)
 {
-	struct udmabuf_create u = { .flags = UDMABUF_FLAGS_CLOEXEC };
-	int dev, fd;
+	int fd;
 
 	if (b->dmabuf >= 0)
 		return b->dmabuf;
 	fd = vmbuf_buffer_memfd(b, NULL);
 	if (fd < 0)
 		return -1;
-	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		return fail(errno == ENOENT ? -ENODEV : -errno);
-	u.memfd = fd;
-	u.offset = b->offset;
-	u.size = b->size;
-	b->dmabuf = ioctl(dev, UDMABUF_CREATE, &u);
-	fd = errno;
-	close(dev);
-	if (b->dmabuf < 0) {
-		b->dmabuf = -1;
-		return fail(-fd);
-	}
-	return b->dmabuf;
+	fd = udmabuf_create(fd, b->offset, b->size);
+	if (fd < 0)
+		return fail(fd);
+	b->dmabuf = fd;
+	return fd;
 }
 
 uint64_t vmbuf_buffer_size(const struct vmbuf_buffer *b)

@@ -11,6 +11,7 @@
 
 #include "hostproto.h"
 #include "config.h"
+#include "snapshot.h"
 #include "../guest/pattern.h"
 #include "libvmbuf.h"
 #include <linux/virtio_vmbuf.h>
@@ -46,6 +47,11 @@ static void usage(FILE *out)
 		"  signal HANDLE VALUE [-e ERRNO]\n"
 		"                              advance an export's timeline\n"
 		"  wait HANDLE VALUE [-t MS]   wait until the timeline reaches VALUE\n"
+		"  snapshot (NAME | -H HANDLE) OUT.png\n"
+		"                              import an export the host may see and write its\n"
+		"                              image as PNG, per its metadata: XRGB8888, ARGB8888\n"
+		"                              or NV12\n"
+		"  list                        pools and exports this host client may see\n"
 		"  read POOL OFFSET LENGTH     write LENGTH bytes of POOL at OFFSET to standard\n"
 		"       [--hex]                output (raw, or a hex dump with --hex); root only;\n"
 		"                              LENGTH <= 65536; numbers may be 0x hex\n"
@@ -452,6 +458,88 @@ static int cmd_export(int argc, char **argv)
 	return ret;
 }
 
+static int cmd_snapshot(int argc, char **argv)
+{
+	const char *name = NULL, *out = NULL;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	struct vmbuf_client *c;
+	struct vmbuf_buffer *b;
+	const struct vmbuf_meta *m;
+	void *p;
+	int r;
+
+	if (argc == 3) {
+		name = argv[1];
+		out = argv[2];
+	} else if (argc == 4 && !strcmp(argv[1], "-H") && handle_parse(handle, argv[2]) == 0) {
+		out = argv[3];
+	} else {
+		fprintf(stderr, "vmbufctl: usage: snapshot (NAME | -H HANDLE) OUT.png\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	b = vmbuf_buffer_import(c, name, name ? NULL : handle);
+	if (!b) {
+		int e = errno;
+
+		fprintf(stderr, "vmbufctl: snapshot '%s': %s (%s)\n", name ? name : argv[2],
+			e == ENOENT ? "no such export" :
+			e == EACCES ? "not shared with the host" : strerror(e), errname(e));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	m = vmbuf_buffer_meta(b);
+	p = vmbuf_buffer_map(b);
+	r = p ? snapshot_png(p, vmbuf_buffer_size(b), m, out) : -errno;
+	if (r < 0)
+		fprintf(stderr, "vmbufctl: snapshot '%s': %s (%s)\n", name ? name : argv[2],
+			r == -EINVAL ? "its metadata does not describe an image inside the buffer" :
+			r == -EOPNOTSUPP ? "pixel format not supported (XR24, AR24, NV12)" :
+			strerror(-r), errname(-r));
+	else
+		printf("snapshot %ux%u %.4s from VM '%s' written to %s\n", m->width, m->height,
+		       (const char *)&m->fourcc, vmbuf_buffer_owner(b), out);
+	vmbuf_buffer_release(b);
+	vmbuf_client_disconnect(c);
+	return r < 0;
+}
+
+static int cmd_list(void)
+{
+	_cleanup_free_ char *json = NULL;
+	struct vmbuf_client *c = client();
+	const char *p;
+
+	if (!c)
+		return 1;
+	json = vmbuf_client_status_json(c);
+	vmbuf_client_disconnect(c);
+	if (!json)
+		return 1;
+	printf("%-16s %-16s %-12s %12s %s\n", "POOL", "EXPORT", "OWNER", "SIZE", "HANDLE");
+	for (p = json; (p = strstr(p, "\"export\":{"));) {
+		char name[64] = "", prefix[16] = "", owner[64] = "", size[32] = "", pool[64] = "";
+		const char *obj = p, *pl;
+
+		/* Walk back to this buffer's object and to its pool. */
+		while (obj > json && strncmp(obj, "{\"id\":", 6))
+			obj--;
+		for (pl = obj; pl > json && strncmp(pl, "{\"name\":", 8); pl--)
+			;
+		json_next(pl, "name", pool, sizeof(pool));
+		json_next(obj, "owner", owner, sizeof(owner));
+		json_next(obj, "size", size, sizeof(size));
+		json_next(p, "handle_prefix", prefix, sizeof(prefix));
+		json_next(p, "name", name, sizeof(name));
+		printf("%-16s %-16s %-12s %12s %s...\n", pool, name[0] ? name : "-", owner, size,
+		       prefix);
+		p++;
+	}
+	return 0;
+}
+
 static int cmd_timeline(int argc, char **argv, bool wait)
 {
 	uint8_t handle[VMBUF_HANDLE_SIZE];
@@ -515,6 +603,10 @@ int main(int argc, char **argv)
 		return cmd_libvirt_xml(argc, argv);
 	if (!strcmp(argv[0], "import"))
 		return cmd_import(argc, argv);
+	if (!strcmp(argv[0], "snapshot"))
+		return cmd_snapshot(argc, argv);
+	if (!strcmp(argv[0], "list"))
+		return cmd_list();
 	if (!strcmp(argv[0], "export"))
 		return cmd_export(argc, argv);
 	if (!strcmp(argv[0], "signal"))

@@ -5,7 +5,8 @@ Scenarios (each a function below, each a meson test in suite 'vm'):
   alloc_visible  a guest fills a buffer; the host sees owner, offset, size and
                  the same bytes in the pool; closing the fd, killing the guest
                  process and killing the VM each return the memory
-  heap_abi       the dma-heap ABI checks of tests/vm/guest/heap_abi.c
+  heap_abi       the dma-heap ABI checks of tests/vm/guest/heap_abi.c, and libvmbuf's
+                 udmabuf helper against a pool-like memfd (tests/vm/guest/udmabuf_test.c)
   share          A, B, C in pool p, D in pool q: A exports to B by name; B imports and
                  reads A's bytes, A reads B's; C gets EACCES, D ENXIO/ENOENT, a random
                  handle ENOENT; revocation and VM death reach B as events; memory
@@ -311,6 +312,9 @@ def scenario_host_share(build):
         kit.ctl("signal", h2, "5")
         b.wait_file("/tmp/hw", "reached 5")
         assert kit.status()["host_clients"] >= 1
+        listing = kit.ctl("list").decode()
+        assert re.search(r"p\s+cam0\s+a\s+1048576 " + h[:8], listing), listing
+        assert re.search(r"p\s+hostbuf\s+host\s+65536 " + h2[:8], listing), listing
 
         # Garbage on host.sock: short, long, unknown, truncated requests, a hang-up mid-way.
         for junk in (b"", b"x", b"\x03" + b"\0" * 60, b"\x03\0\0\0" + b"\xff" * 2000,
@@ -339,6 +343,10 @@ def scenario_heap_abi(build):
         st, out = a.run("heap_abi p %d" % (16 * MiB), timeout=120, check=False)
         print(out)
         assert st == 0 and "PASS" in out, "heap_abi failed"
+        # libvmbuf's udmabuf path, where /dev/udmabuf exists (the 6.12 guest).
+        st, out = a.run("udmabuf_test", timeout=60, check=False)
+        print(out)
+        assert st == 0 and "PASS" in out, "udmabuf_test failed"
         kit.wait_used("p", 0)
         ok = True
     finally:

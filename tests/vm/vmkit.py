@@ -61,7 +61,8 @@ class Paths:
         self.guest_bins = [os.path.join(self.build, "guest", "vmbuf"),
                            os.path.join(self.build, "guest", "vmbuf-demo"),
                            os.path.join(self.build, "guest", "vmbuf-bench"),
-                           os.path.join(self.build, "tests", "vm", "guest", "heap_abi")]
+                           os.path.join(self.build, "tests", "vm", "guest", "heap_abi"),
+                           os.path.join(self.build, "tests", "vm", "guest", "udmabuf_test")]
         here = os.path.dirname(os.path.abspath(__file__))
         ver = os.environ.get("VMBUF_KERNEL_VERSION")
         if not ver:
