@@ -27,6 +27,8 @@ int pingpong_main(int argc, char **argv);
 
 struct pp {
 	int lead;
+	size_t size;		/* shared buffer bytes */
+	int copy;		/* copy the frame into the buffer every round (baseline) */
 	const char *pool, *name, *peer;
 	unsigned int peer_pos;
 	long rounds;
@@ -49,11 +51,12 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(struct pp *p, const char *mode)
+static void report(struct pp *p, const char *mode, double total_us)
 {
 	qsort(p->rtt, p->rounds, sizeof(double), cmp_double);
-	printf("pingpong %s rounds %ld errors %ld p50 %.1f us p99 %.1f us\n", mode, p->rounds,
-	       p->errors, p->rtt[p->rounds / 2], p->rtt[p->rounds * 99 / 100]);
+	printf("pingpong %s rounds %ld errors %ld p50 %.1f us p99 %.1f us rate %.1f/s size %zu\n",
+	       mode, p->rounds, p->errors, p->rtt[p->rounds / 2], p->rtt[p->rounds * 99 / 100],
+	       p->rounds / (total_us / 1e6), p->size);
 }
 
 static int pool_id(const char *pool)
@@ -82,6 +85,7 @@ static int run_doorbell(struct pp *p)
 {
 	int id = pool_id(p->pool);
 	uint64_t c = 0;
+	double start;
 
 	if (id < 0 || doorbell(id, 0, 0, &c) < 0) {
 		fprintf(stderr, "vmbuf: pingpong: pool '%s' has no doorbells here\n", p->pool);
@@ -89,6 +93,7 @@ static int run_doorbell(struct pp *p)
 	}
 	printf("ready\n");
 	fflush(stdout);
+	start = now_us();
 	for (long k = 0; k < p->rounds; k++) {
 		double t0 = now_us();
 
@@ -103,16 +108,16 @@ static int run_doorbell(struct pp *p)
 		}
 	}
 	if (p->lead)
-		report(p, "doorbell");
+		report(p, "doorbell", now_us() - start);
 	else
 		printf("follow done rounds %ld errors %ld\n", p->rounds, p->errors);
 	return p->errors != 0;
 }
 
 /* The buffer both sides write: word 0 by the leader, word 1 by the follower. */
-static volatile uint64_t *map_words(int fd)
+static volatile uint64_t *map_words(int fd, size_t size)
 {
-	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	return m == MAP_FAILED ? NULL : m;
 }
@@ -123,10 +128,12 @@ static int run_fence(struct pp *p)
 	static struct vmbuf_import im;
 	uint8_t *handle;
 	volatile uint64_t *w;
+	uint8_t *frame = NULL;
+	double start;
 	int fd, r, next;
 
 	if (p->lead) {
-		fd = vg_alloc(p->pool, 4096);
+		fd = vg_alloc(p->pool, p->size);
 		if (fd < 0) {
 			fprintf(stderr, "vmbuf: pingpong: alloc in '%s': %s\n", p->pool, strerror(-fd));
 			return 1;
@@ -166,9 +173,17 @@ static int run_fence(struct pp *p)
 		if (vg_signal(handle, 1, 0, -1) < 0)
 			return 1;
 	}
-	w = map_words(fd);
+	w = map_words(fd, p->size);
 	if (!w)
 		return 1;
+	if (p->copy) {
+		/* The baseline: the frame lives in private memory and is copied in each round. */
+		frame = malloc(p->size);
+		if (!frame)
+			return 1;
+		memset(frame, 0x5a, p->size);
+	}
+	start = now_us();
 	/*
 	 * Ask for the next point before anything can signal it, as a pipeline
 	 * would: the leader before it signals, the follower right after it
@@ -181,10 +196,15 @@ static int run_fence(struct pp *p)
 		int cur = next;
 
 		if (p->lead) {
-			vg_sync(fd, 1, 1);
-			w[0] = k;
-			vg_sync(fd, 0, 1);
 			t0 = now_us();
+			vg_sync(fd, 1, 1);
+			if (p->copy) {
+				((uint64_t *)frame)[0] = k;
+				memcpy((void *)w, frame, p->size);
+			} else {
+				w[0] = k;
+			}
+			vg_sync(fd, 0, 1);
 			if (vg_signal(handle, 2 * k, 0, -1) < 0 || vg_fence_wait(cur, 10000) != 1)
 				p->errors++;
 			p->rtt[k - 1] = now_us() - t0;
@@ -211,9 +231,10 @@ static int run_fence(struct pp *p)
 		}
 	}
 	if (p->lead)
-		report(p, "fence");
+		report(p, p->copy ? "copy" : "fence", now_us() - start);
 	else
 		printf("follow done rounds %ld errors %ld\n", p->rounds, p->errors);
+	free(frame);
 	close(fd);
 	return p->errors != 0;
 }
@@ -224,12 +245,15 @@ static void pp_usage(FILE *out)
 		"Usage: vmbuf pingpong lead -p POOL -n NAME -t PEER_VM [-r ROUNDS]\n"
 		"       vmbuf pingpong follow -n NAME [-r ROUNDS]\n"
 		"       vmbuf pingpong lead|follow --doorbell PEER_POSITION -p POOL [-r ROUNDS]\n"
+		"Leader options: -s SIZE (shared buffer, default 4K), --copy (copy a private\n"
+		"SIZE-byte frame into it every round: the copying baseline for a hand-off).\n"
 		"Measure round trips between two VMs. Fence mode (default): the leader exports a\n"
 		"page named NAME to PEER_VM and the two alternate timeline signals through vmbufd,\n"
 		"checking the page's contents every round. Doorbell mode: raw pool doorbells, no\n"
 		"daemon in the path (the follower must print 'ready' before the leader starts;\n"
 		"positions are shown by 'vmbuf info'). The leader prints\n"
-		"'pingpong MODE rounds N errors E p50 X us p99 Y us'. Default: 1000 rounds.\n");
+		"'pingpong MODE rounds N errors E p50 X us p99 Y us rate R/s size S'.\n"
+		"Default: 1000 rounds.\n");
 }
 
 int pingpong_main(int argc, char **argv)
@@ -240,10 +264,12 @@ int pingpong_main(int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "doorbell", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 's' },
+		{ "copy", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct pp p = { .rounds = 1000 };
+	struct pp p = { .rounds = 1000, .size = 4096 };
 	int c, ret;
 
 	if (argc < 2 || (strcmp(argv[1], "lead") && strcmp(argv[1], "follow"))) {
@@ -252,18 +278,20 @@ int pingpong_main(int argc, char **argv)
 	}
 	p.lead = !strcmp(argv[1], "lead");
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "p:n:t:r:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:n:t:r:d:s:ch", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': p.pool = optarg; break;
 		case 'n': p.name = optarg; break;
 		case 't': p.peer = optarg; break;
 		case 'r': p.rounds = strtol(optarg, NULL, 0); break;
 		case 'd': p.peer_pos = strtoul(optarg, NULL, 0); break;
+		case 's': p.size = strtoul(optarg, NULL, 0); break;
+		case 'c': p.copy = 1; break;
 		case 'h': pp_usage(stdout); return 0;
 		default: pp_usage(stderr); return 2;
 		}
 	}
-	if (p.rounds < 1 || (p.peer_pos && !p.pool) ||
+	if (p.rounds < 1 || p.size < 4096 || (p.peer_pos && !p.pool) ||
 	    (!p.peer_pos && (!p.name || (p.lead && (!p.pool || !p.peer))))) {
 		pp_usage(stderr);
 		return 2;

@@ -21,11 +21,21 @@
 #include <linux/virtio_vmbuf.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 
 #define EVENTS_MAX 64
+#define WATCHES_MAX 64
+
+struct watch {
+	int efd;		/* -1: free slot */
+	bool fired;
+	int error;
+	uint8_t handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	uint64_t value;
+};
 
 struct pool_ref {
 	uint32_t id;
@@ -44,6 +54,7 @@ struct vmbuf_client {
 	struct virtio_vmbuf_event events[EVENTS_MAX];
 	unsigned int ev_head, ev_count;
 	bool ev_lost;
+	struct watch watches[WATCHES_MAX];
 };
 
 struct vmbuf_buffer {
@@ -84,6 +95,8 @@ struct vmbuf_client *vmbuf_client_connect(const char *socket_dir)
 		return NULL;
 	for (unsigned int i = 0; i < VIRTIO_VMBUF_MAX_POOLS; i++)
 		c->pools[i].memfd = -1;
+	for (unsigned int i = 0; i < WATCHES_MAX; i++)
+		c->watches[i].efd = -1;
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		r = -errno;
@@ -102,6 +115,8 @@ void vmbuf_client_disconnect(struct vmbuf_client *c)
 		return;
 	for (unsigned int i = 0; i < c->npools; i++)
 		closep(&c->pools[i].memfd);
+	for (unsigned int i = 0; i < WATCHES_MAX; i++)
+		closep(&c->watches[i].efd);
 	close(c->fd);
 	free(c);
 }
@@ -109,6 +124,30 @@ void vmbuf_client_disconnect(struct vmbuf_client *c)
 int vmbuf_client_fd(const struct vmbuf_client *c)
 {
 	return c->fd;
+}
+
+static void fire(struct watch *w, int error)
+{
+	uint64_t one = 1;
+
+	w->fired = true;
+	w->error = error;
+	if (write(w->efd, &one, sizeof(one)) < 0)
+		w->error = -EIO;
+}
+
+/* A TIMELINE event completes the watches it covers. */
+static void fire_watches(struct vmbuf_client *c, const struct virtio_vmbuf_event *e)
+{
+	if (le32toh(e->type) != VIRTIO_VMBUF_EVT_TIMELINE_REACHED)
+		return;
+	for (unsigned int i = 0; i < WATCHES_MAX; i++) {
+		struct watch *w = &c->watches[i];
+
+		if (w->efd >= 0 && !w->fired && le64toh(e->value) >= w->value &&
+		    !memcmp(w->handle, e->handle, sizeof(w->handle)))
+			fire(w, (int32_t)le32toh(e->error));
+	}
 }
 
 static void queue_event(struct vmbuf_client *c, const void *payload, size_t len)
@@ -128,6 +167,7 @@ static void queue_event(struct vmbuf_client *c, const void *payload, size_t len)
 		c->ev_lost = false;
 	}
 	c->ev_count++;
+	fire_watches(c, e);
 }
 
 /*
@@ -695,4 +735,82 @@ int vmbuf_next_event(struct vmbuf_client *c, struct vmbuf_event *ev, int timeout
 		c->ev_count--;
 	}
 	return 0;
+}
+
+int vmbuf_watch(struct vmbuf_client *c, const uint8_t *handle, uint64_t value)
+{
+	struct virtio_vmbuf_watch req = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_WATCH),
+					  .value = htole64(value) };
+	struct virtio_vmbuf_timeline_resp resp;
+	struct watch *w = NULL;
+	int r = hello(c);
+
+	if (r < 0)
+		return fail(r);
+	for (unsigned int i = 0; !w && i < WATCHES_MAX; i++)
+		if (c->watches[i].efd < 0)
+			w = &c->watches[i];
+	if (!w)
+		return fail(-ENOSPC);
+	/* Registered before asking, so an event racing the answer cannot be missed. */
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0)
+		return -1;
+	w->fired = false;
+	w->error = 0;
+	w->value = value;
+	memcpy(w->handle, handle, sizeof(w->handle));
+	memcpy(req.handle, handle, sizeof(req.handle));
+	r = vm_call(c, &req, sizeof(req), &resp, sizeof(resp));
+	if (r < 0) {
+		close(w->efd);
+		w->efd = -1;
+		return fail(r);
+	}
+	if (le32toh(resp.reached) && !w->fired)
+		fire(w, (int32_t)le32toh(resp.error));
+	return w->efd;
+}
+
+int vmbuf_watch_error(struct vmbuf_client *c, int efd)
+{
+	for (unsigned int i = 0; i < WATCHES_MAX; i++) {
+		struct watch *w = &c->watches[i];
+
+		if (w->efd == efd) {
+			int e = w->fired ? w->error : -EINPROGRESS;
+
+			/* The caller owns the eventfd; forget it once reported. */
+			if (w->fired)
+				w->efd = -1;
+			return e;
+		}
+	}
+	return -ENOENT;
+}
+
+void vmbuf_watch_cancel(struct vmbuf_client *c, int efd)
+{
+	for (unsigned int i = 0; i < WATCHES_MAX; i++) {
+		if (c->watches[i].efd == efd) {
+			close(efd);
+			c->watches[i].efd = -1;
+			return;
+		}
+	}
+}
+
+int vmbuf_client_dispatch(struct vmbuf_client *c)
+{
+	for (;;) {
+		uint8_t ignored[8];
+		size_t len;
+		bool event;
+		int r = recv_packet(c, ignored, sizeof(ignored), &len, NULL, &event, 0);
+
+		if (r == -ETIMEDOUT)
+			return 0;
+		if (r < 0)
+			return fail(r);
+	}
 }

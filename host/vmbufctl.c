@@ -2,6 +2,7 @@
  * vmbufctl - command-line client of vmbufd's host socket.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -540,6 +541,38 @@ static int cmd_list(void)
 	return 0;
 }
 
+/* vmbuf_wait() done the event-loop way: an eventfd, poll, dispatch. */
+static int wait_eventfd(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, int ms)
+{
+	int efd = vmbuf_watch(c, handle, value), r;
+	struct pollfd p[2] = { { .fd = efd, .events = POLLIN },
+			       { .fd = vmbuf_client_fd(c), .events = POLLIN } };
+
+	if (efd < 0)
+		return -1;
+	for (;;) {
+		r = poll(p, 2, ms);
+		if (r <= 0) {
+			int e = r == 0 ? ETIMEDOUT : errno;
+
+			vmbuf_watch_cancel(c, efd);
+			errno = e;
+			return -1;
+		}
+		if (p[1].revents && vmbuf_client_dispatch(c) < 0)
+			break;
+		if (p[0].revents & POLLIN)
+			break;
+	}
+	r = vmbuf_watch_error(c, efd);
+	close(efd);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_timeline(int argc, char **argv, bool wait)
 {
 	uint8_t handle[VMBUF_HANDLE_SIZE];
@@ -559,7 +592,7 @@ static int cmd_timeline(int argc, char **argv, bool wait)
 	c = client();
 	if (!c)
 		return 1;
-	r = wait ? vmbuf_wait(c, handle, value, argc == 5 ? extra : 60000) :
+	r = wait ? wait_eventfd(c, handle, value, argc == 5 ? extra : 60000) :
 		   vmbuf_signal(c, handle, value, -abs(extra));
 	if (r < 0)
 		fprintf(stderr, "vmbufctl: %s %.8s... %llu: %s (%s)\n", wait ? "wait" : "signal",

@@ -117,6 +117,25 @@ int vmbuf_signal(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, 
  */
 int vmbuf_wait(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, int timeout_ms);
 
+/*
+ * An eventfd (O_CLOEXEC|O_NONBLOCK) that becomes readable when the timeline of
+ * @handle reaches @value: for event loops. The library writes it from
+ * vmbuf_client_dispatch(), which the loop calls whenever vmbuf_client_fd() is
+ * readable (vmbuf_wait() and vmbuf_next_event() dispatch too). At most 64
+ * watches per client (ENOSPC).
+ *
+ * The eventfd belongs to the library until vmbuf_watch_error() has returned
+ * the result for it (0, or a negative errno as for vmbuf_wait(); -EINPROGRESS
+ * before it fired): then the caller closes it. vmbuf_watch_cancel() gives up
+ * a watch and closes the eventfd.
+ */
+int vmbuf_watch(struct vmbuf_client *c, const uint8_t *handle, uint64_t value);
+int vmbuf_watch_error(struct vmbuf_client *c, int eventfd);
+void vmbuf_watch_cancel(struct vmbuf_client *c, int eventfd);
+
+/* Read what the daemon sent without blocking; fire the eventfds it completes. 0 or -1. */
+int vmbuf_client_dispatch(struct vmbuf_client *c);
+
 /* Events (OFFERED, REVOKED, PEER_GONE, TIMELINE), as in struct virtio_vmbuf_event. */
 struct vmbuf_event {
 	uint32_t type;		/* 1 OFFERED, 2 REVOKED, 3 PEER_GONE, 4 TIMELINE */

@@ -32,6 +32,7 @@ mount -t debugfs debugfs /sys/kernel/debug
 echo "vmbuf-init: insmod vmbuf.ko"
 if insmod /vmbuf.ko; then echo "vmbuf-init: module loaded"; else echo "vmbuf-init: insmod failed"; fi
 stty -F /dev/ttyS1 -echo -onlcr
+echo "vmbuf-init: shell tty ready"
 cd /tmp
 export PS1=
 # busybox's line editor ends the interactive shell when SIGCHLD from a background
@@ -151,9 +152,16 @@ class VM:
     def wait_ready(self, timeout=120):
         deadline = time.time() + timeout
         self._connect(deadline)
-        # The shell starts after the module loaded; poke it until it answers.
+        # Nothing may reach ttyS1 before init has set it up (stty may flush input
+        # and lose half a line); then poke the shell until it answers, each poke
+        # starting with ^C so a half-read line from an earlier poke is dropped.
+        while "shell tty ready" not in self.console_text():
+            if time.time() > deadline or not self.alive():
+                _fail("vm %s: init never set up the shell: %s"
+                      % (self.name, self.console_text()[-2000:]))
+            time.sleep(0.1)
         while True:
-            self.sock.sendall(b"printf '@@%s@@\\n' READY\n")
+            self.sock.sendall(b"\x03\nprintf '@@%s@@\\n' READY\n")
             try:
                 self._read_until(b"@@READY@@\n", min(deadline, time.time() + 5))
                 break
