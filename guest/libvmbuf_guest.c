@@ -84,25 +84,6 @@ int vg_events_open(int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-void vg_handle_format(char *out, const uint8_t *handle)
-{
-	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++)
-		sprintf(out + 2 * i, "%02x", handle[i]);
-}
-
-int vg_handle_parse(uint8_t *handle, const char *hex)
-{
-	if (strlen(hex) != 2 * VMBUF_HANDLE_SIZE)
-		return -EINVAL;
-	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++) {
-		unsigned int v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		handle[i] = v;
-	}
-	return 0;
-}
 
 int vg_fence(const uint8_t *handle, uint64_t value)
 {

@@ -34,9 +34,6 @@ int vg_ioctl(unsigned long cmd, void *arg);
 /* Open /dev/vmbuf for reading events (O_CLOEXEC, plus @flags such as O_NONBLOCK). */
 int vg_events_open(int flags);
 
-/* Handles as 32 lowercase hex digits (out: 33 bytes). Parse returns 0 or -EINVAL. */
-void vg_handle_format(char *out, const uint8_t *handle);
-int vg_handle_parse(uint8_t *handle, const char *hex);
 
 /* VMBUF_IOC_FENCE: a sync_file fd for (handle, value), or -errno. */
 int vg_fence(const uint8_t *handle, uint64_t value);
@@ -60,7 +57,7 @@ int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms);
 /* DRM fourcc from its four characters ("XR24"); 0 for a string of another length. */
 uint32_t vg_fourcc(const char *s);
 
-/* Fill patterns live in pattern.h. */
-#include "pattern.h"
+/* Fill patterns and handle text live in textforms.h. */
+#include "textforms.h"
 
 #endif

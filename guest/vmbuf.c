@@ -370,7 +370,7 @@ static int cmd_export(int argc, char **argv)
 		close(fd);
 		return 1;
 	}
-	vg_handle_format(hex, x.handle);
+	handle_format(hex, x.handle);
 	printf("handle %s\nexported '%s'\n", hex, x.name);
 	o.fill = o.check = NULL;
 	return finish(fd, o.size, &o);
@@ -399,7 +399,7 @@ static int cmd_import(int argc, char **argv)
 			what = optarg;
 			break;
 		case 'H':
-			if (vg_handle_parse(x.handle, optarg) < 0) {
+			if (handle_parse(x.handle, optarg) < 0) {
 				fprintf(stderr, "%s: import: a handle is 32 hex digits\n", prog);
 				return 2;
 			}
@@ -424,7 +424,7 @@ static int cmd_import(int argc, char **argv)
 			errname(-r));
 		return 1;
 	}
-	vg_handle_format(hex, x.handle);
+	handle_format(hex, x.handle);
 	printf("imported %llu bytes of '%s' from VM '%s' (pool %u, handle %s)\n",
 	       (unsigned long long)x.size, x.name, x.owner, x.pool_id, hex);
 	printf("meta %ux%u fourcc %.4s stride %u label '%s'\n", x.meta.width, x.meta.height,
@@ -437,7 +437,7 @@ static int cmd_revoke(int argc, char **argv)
 	struct vmbuf_revoke rv;
 	int r;
 
-	if (argc != 2 || vg_handle_parse(rv.handle, argv[1]) < 0) {
+	if (argc != 2 || handle_parse(rv.handle, argv[1]) < 0) {
 		fprintf(stderr, "%s: usage: revoke HANDLE (32 hex digits)\n", prog);
 		return 2;
 	}
@@ -456,7 +456,7 @@ static int parse_handle_value(int argc, char **argv, uint8_t *handle, unsigned l
 {
 	char *end;
 
-	if (argc < 3 || vg_handle_parse(handle, argv[1]) < 0)
+	if (argc < 3 || handle_parse(handle, argv[1]) < 0)
 		return -1;
 	errno = 0;
 	*value = strtoull(argv[2], &end, 0);
@@ -579,7 +579,7 @@ static int cmd_events(int argc, char **argv)
 			continue;
 		if (read(fd, &ev, sizeof(ev)) != sizeof(ev))
 			continue;
-		vg_handle_format(hex, ev.handle);
+		handle_format(hex, ev.handle);
 		printf("event %s handle %s name '%s' vm '%s' pool %u value %llu%s\n",
 		       ev.type < 5 ? names[ev.type] : "?", hex, ev.name, ev.vm, ev.pool_id,
 		       (unsigned long long)ev.value, ev.flags & VMBUF_EVENT_LOST ? " (lost some)" : "");

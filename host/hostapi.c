@@ -57,29 +57,11 @@ static void client_free(struct hostapi_client *cl)
 static int client_send_fd(struct hostapi_client *cl, int32_t status, uint32_t flags,
 			  const void *buf, size_t len, int fd)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
 	struct vmbuf_host_resp r = { .status = status, .flags = flags, .len = len };
 	struct iovec iov[2] = { { &r, sizeof(r) }, { (void *)buf, len } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t n = sock_send_fd(cl->fd, iov, len ? 2 : 1, fd);
 
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.b;
-		msg.msg_controllen = sizeof(ctl.b);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(cl->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
+	return n < 0 ? (int)n : 0;
 }
 
 static int client_send(struct hostapi_client *cl, int32_t status, uint32_t flags, const void *buf,

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -85,6 +86,13 @@ int name_valid(const char *s);
 
 /* snprintf that fails with -ENAMETOOLONG instead of truncating. */
 int str_printf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+struct iovec;
+/*
+ * sendmsg() of @iov with @fd (if >= 0) attached as SCM_RIGHTS, never blocking,
+ * never raising SIGPIPE. Returns bytes sent or -errno.
+ */
+ssize_t sock_send_fd(int sock, const struct iovec *iov, int iovcnt, int fd);
 
 /* Write all of buf to fd (blocking fds only). */
 int write_all(int fd, const void *buf, size_t len);

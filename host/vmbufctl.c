@@ -13,7 +13,7 @@
 #include "hostproto.h"
 #include "config.h"
 #include "snapshot.h"
-#include "../guest/pattern.h"
+#include "../guest/textforms.h"
 #include "libvmbuf.h"
 #include <linux/virtio_vmbuf.h>
 #include "util.h"
@@ -273,26 +273,6 @@ static const char *errname(int e)
 	return n ? n : "?";
 }
 
-static void handle_hex(char *out, const uint8_t *h)
-{
-	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++)
-		sprintf(out + 2 * i, "%02x", h[i]);
-}
-
-static int handle_parse(uint8_t *h, const char *hex)
-{
-	if (strlen(hex) != 2 * VMBUF_HANDLE_SIZE)
-		return -EINVAL;
-	for (int i = 0; i < VMBUF_HANDLE_SIZE; i++) {
-		unsigned int v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		h[i] = v;
-	}
-	return 0;
-}
-
 /* Check and fill through the mapping; returns 0 or 1 after printing why. */
 static int buffer_touch(struct vmbuf_buffer *b, const char *check, const char *fill)
 {
@@ -377,7 +357,7 @@ static int cmd_import(int argc, char **argv)
 		return 1;
 	}
 	m = vmbuf_buffer_meta(b);
-	handle_hex(out, vmbuf_buffer_handle(b));
+	handle_format(out, vmbuf_buffer_handle(b));
 	dmabuf = vmbuf_buffer_dmabuf(b);
 	printf("imported %llu bytes from VM '%s' (handle %s) as %s\n",
 	       (unsigned long long)vmbuf_buffer_size(b), vmbuf_buffer_owner(b), out,
@@ -449,7 +429,7 @@ static int cmd_export(int argc, char **argv)
 			errname(errno));
 		ret = 1;
 	} else {
-		handle_hex(out, handle);
+		handle_format(out, handle);
 		printf("handle %s\nexported '%s'\n", out, name ? name : "");
 		if (hold)
 			hold_until_line();

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "pattern.h"
+#include "textforms.h"
 #include "udmabuf.h"
 
 #define POOL (2u << 20)

@@ -1,8 +1,9 @@
-/* pattern - the fill patterns tests use on both sides of a buffer (see pattern.h). */
-#include "pattern.h"
+/* textforms - fill patterns and handle text, shared by guest tools and vmbufctl. */
+#include "textforms.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 int pattern_parse(const char *spec, int *is_seq, uint8_t *value)
@@ -42,4 +43,24 @@ long pattern_check(const uint8_t *p, size_t len, int is_seq, uint8_t value)
 		if (p[i] != (is_seq ? pattern_byte(i, value) : value))
 			return (long)i;
 	return -1;
+}
+
+void handle_format(char *out, const uint8_t *handle)
+{
+	for (int i = 0; i < HANDLE_HEX_LEN / 2; i++)
+		sprintf(out + 2 * i, "%02x", handle[i]);
+}
+
+int handle_parse(uint8_t *handle, const char *hex)
+{
+	if (strlen(hex) != HANDLE_HEX_LEN)
+		return -EINVAL;
+	for (int i = 0; i < HANDLE_HEX_LEN / 2; i++) {
+		unsigned int v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		handle[i] = v;
+	}
+	return 0;
 }
