@@ -220,6 +220,12 @@ static int parse_key(struct parser *p, const char *key, const char *val)
 			cfg->pools[p->idx].size = v;
 			return 0;
 		}
+		if (!strcmp(key, "reclaim")) {
+			if (strcmp(val, "yes") && strcmp(val, "no"))
+				return perr(p, p->line, "reclaim must be yes or no, not '%s'", val);
+			cfg->pools[p->idx].reclaim = !strcmp(val, "yes");
+			return 0;
+		}
 		if (!strcmp(key, "members")) {
 			free(p->members[p->idx]);
 			p->members[p->idx] = strdup(val);

@@ -4,7 +4,8 @@
  *   [vmbufd]                  socket-dir, socket-group, fence-timeout-ms, host-group
  *   [vm NAME]                 quota (size, 0 = none), max-buffers, max-waiters,
  *                             fence-timeout-ms (at most the daemon's)
- *   [pool NAME]               size (power of two >= 2M), members (VM names)
+ *   [pool NAME]               size (power of two >= 2M), members (VM names),
+ *                             reclaim (yes: give freed pages back to the host)
  *
  * '#' starts a comment; sizes take K, M, G suffixes. config_parse() refuses
  * anything it does not understand, with "FILE:LINE: problem" in @err.
@@ -34,6 +35,7 @@ struct config_pool {
 	char name[CONFIG_NAME_MAX];
 	uint64_t size;
 	bool member[CONFIG_MAX_VMS];	/* indexed like config.vms */
+	bool reclaim;
 	unsigned int line;
 };
 

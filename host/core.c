@@ -39,6 +39,7 @@ int core_new(struct core **out, const struct config *cfg)
 			core_free(c);
 			return r;
 		}
+		c->pools[i].reclaim = cfg->pools[i].reclaim;
 		c->npools++;
 	}
 	snprintf(c->host_cfg.name, sizeof(c->host_cfg.name), "host");

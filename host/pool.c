@@ -1,8 +1,11 @@
 /*
- * pool - memfd-backed shared memory. Freed ranges are punched out of the
- * memfd: the pages go back to the host and read as zero in every mapping,
- * so a buffer never shows the previous owner's bytes to the next VM and
- * the guest never has to trust itself (or a peer) to clear memory.
+ * pool - memfd-backed shared memory. The daemon zeroes every freed range
+ * before it can be allocated again, so a buffer never shows the previous
+ * owner's bytes to the next VM and no guest has to trust itself (or a peer)
+ * to clear memory. By default with memset, keeping the pages resident; with
+ * "reclaim = yes" by punching the range out of the memfd, which gives the
+ * pages back to the host at the price of a fault per page on next use
+ * (docs/benchmarks.md measures both).
  */
 #include "pool.h"
 
@@ -100,8 +103,9 @@ int pool_release(struct pool *p, uint64_t off, uint64_t size)
 {
 	int r;
 
-	if (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, size) < 0)
-		memset(p->map + off, 0, size);	/* still zero it when punching fails */
+	if (!p->reclaim ||
+	    fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, size) < 0)
+		memset(p->map + off, 0, size);
 	r = alloc_free(&p->alloc, off, size);
 	if (r < 0)
 		return r;

@@ -8,6 +8,7 @@
 #ifndef VMBUF_POOL_H
 #define VMBUF_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "alloc.h"
@@ -20,6 +21,7 @@ struct pool {
 	uint8_t *map;
 	struct alloc alloc;
 	unsigned int nbuffers;
+	bool reclaim;		/* punch freed ranges out (pages back to the host) */
 };
 
 /* Create the memfd, seal it, write the header. On failure @p needs no destroy. */
@@ -32,7 +34,11 @@ void pool_destroy(struct pool *p);
  */
 int pool_alloc(struct pool *p, uint64_t size, uint64_t *off, uint64_t *out_size);
 
-/* Zero (punch out) and return a range pool_alloc() gave. */
+/*
+ * Zero and return a range pool_alloc() gave: memset (pages stay resident: the
+ * next first touch is cheap), or with @reclaim punched out of the memfd (pages
+ * go back to the host; the next touch of each faults a fresh one in).
+ */
 int pool_release(struct pool *p, uint64_t off, uint64_t size);
 
 #endif

@@ -2,6 +2,7 @@
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "log.h"
@@ -52,7 +53,8 @@ int main(void)
 	char err[256];
 	FILE *f;
 	const char *text = "[vm a]\nquota = 4M\nmax-buffers = 3\n[vm b]\n"
-			   "[pool p]\nsize = 8M\nmembers = a b\n[pool q]\nsize = 2M\nmembers = b\n";
+			   "[pool p]\nsize = 8M\nmembers = a b\n[pool q]\nsize = 2M\nmembers = b\n"
+			   "reclaim = yes\n";
 
 	log_init("test_core", LOG_ERR);
 	config_init(&cfg);
@@ -95,6 +97,28 @@ int main(void)
 		CHECK(strstr(buf, "\"name\":\"p\"") && strstr(buf, "\"used\":0") &&
 		      strstr(buf, "\"connected\":false"), "status JSON");
 		free(buf);
+	}
+	/* Zeroing keeps pages resident by default; reclaim gives them back to the host. */
+	{
+		struct pool *q = core_pool_by_name(c, "q");
+		uint64_t o, sz;
+		struct stat st0, st1;
+
+		CHECK(!p->reclaim && q->reclaim, "reclaim from the config");
+		pool_alloc(p, 1 << 20, &o, &sz);
+		memset(p->map + o, 7, sz);
+		fstat(p->memfd, &st0);
+		pool_release(p, o, sz);
+		fstat(p->memfd, &st1);
+		CHECK(st1.st_blocks == st0.st_blocks && p->map[o] == 0 && p->map[o + sz - 1] == 0,
+		      "default: freed range zeroed, pages stay resident");
+		pool_alloc(q, 1 << 20, &o, &sz);
+		memset(q->map + o, 7, sz);
+		fstat(q->memfd, &st0);
+		pool_release(q, o, sz);
+		fstat(q->memfd, &st1);
+		CHECK(st1.st_blocks + (1 << 20) / 512 <= st0.st_blocks && q->map[o] == 0,
+		      "reclaim: freed range punched out (reads zero, pages returned)");
 	}
 	core_free(c);
 	return check_done();

@@ -3,7 +3,7 @@
 /dev/dma_heap/vmbuf-POOL buffer against /dev/dma_heap/system, in the same guest in
 the same run (vmbuf-bench, guest/bench.c). Prints a table of rates and ratios.
 
-Usage: bench_guest.py --build-dir DIR [--iterations N] [--passes P]
+Usage: bench_guest.py --build-dir DIR [--iterations N] [--passes P] [--reclaim]
 """
 
 import argparse
@@ -18,8 +18,11 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--passes", type=int, default=8)
+    ap.add_argument("--reclaim", action="store_true",
+                    help="pool with reclaim = yes (freed pages go back to the host)")
     args = ap.parse_args()
-    kit = vmkit.Kit("benchguest", args.build_dir, {"a": {}}, {"p": ("128M", ["a"])})
+    kit = vmkit.Kit("benchguest", args.build_dir, {"a": {}},
+                    {"p": ("128M", ["a"], {"reclaim": "yes" if args.reclaim else "no"})})
     ok = False
     try:
         a = kit.boot("a")
