@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *log_prog = "vmbuf";
 static enum log_level log_max = LOG_INFO;
@@ -38,4 +39,28 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	fprintf(stderr, "%s: %s: %s\n", log_prog, names[level], line);
+}
+
+int log_ratelimit(struct log_ratelimit *rl, const char *what)
+{
+	struct timespec t;
+	long long now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	now = t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+	if (now - rl->window_start_ms >= rl->interval_ms) {
+		if (rl->suppressed)
+			log_msg(LOG_WARN, "%s: %u more event(s) not logged", what, rl->suppressed);
+		rl->window_start_ms = now;
+		rl->count = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->count < rl->burst) {
+		rl->count++;
+		return 1;
+	}
+	if (!rl->suppressed++)
+		log_msg(LOG_WARN, "%s: too many events, logging at most %u per %u ms", what, rl->burst,
+			rl->interval_ms);
+	return 0;
 }

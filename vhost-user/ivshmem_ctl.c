@@ -43,6 +43,8 @@ struct ivctl {
 	char name[VIRTIO_VMBUF_NAME_MAX];
 	/* Events waiting for an event-queue buffer: a ring of IVCTL_PENDING_MAX. */
 	struct virtio_vmbuf_event pending[IVCTL_PENDING_MAX];
+	/* What the guest can make us log at will: breaks and resets. */
+	struct log_ratelimit rl;
 	unsigned int pend_head, pend_count;
 	bool lost;
 	const struct ivctl_ops *ops;
@@ -167,8 +169,12 @@ void ivctl_event(struct ivctl *c, const void *ev, size_t len)
 
 static void ivctl_break(struct ivctl *c, const char *what, int err)
 {
-	log_warn("vm '%s': %s: %s; device broken until the driver resets it", c->name, what,
-		 ivctl_reason(err));
+	char who[64];
+
+	snprintf(who, sizeof(who), "vm '%s'", c->name);
+	if (log_ratelimit(&c->rl, who))
+		log_warn("vm '%s': %s: %s; device broken until the driver resets it", c->name, what,
+			 ivctl_reason(err));
 	for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++)
 		vq_reset(&c->vq[i]);
 	ivctl_drop_events(c);
@@ -192,7 +198,13 @@ static void ivctl_config(struct ivctl *c)
 				vq_reset(&c->vq[i]);
 			ivctl_drop_events(c);
 			c->ops->reset(c->opaque);
-			log_info("vm '%s': device reset by the driver", c->name);
+			if (log_get_level() >= LOG_INFO) {
+				char who[64];
+
+				snprintf(who, sizeof(who), "vm '%s'", c->name);
+				if (log_ratelimit(&c->rl, who))
+					log_info("vm '%s': device reset by the driver", c->name);
+			}
 		}
 		ivctl_publish(c, VIRTIO_VMBUF_STATE_RESET, 0);
 		return;
@@ -314,6 +326,7 @@ int ivctl_new(struct ivctl **out, int sock, const char *vm_name, const struct iv
 		c->doorbell[i] = c->irq[i] = -1;
 	c->ops = ops;
 	c->opaque = opaque;
+	c->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
 	c->size = VIRTIO_VMBUF_CTL_SIZE;
 	snprintf(c->name, sizeof(c->name), "%s", vm_name);
 

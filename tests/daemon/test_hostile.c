@@ -10,6 +10,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_config.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 static pid_t daemon_pid;
 static char sockdir[256];
+static char logpath[300];
 
 static void start_daemon(const char *bin)
 {
@@ -43,8 +45,13 @@ static void start_daemon(const char *bin)
 	fprintf(f, "[vmbufd]\nsocket-dir = %s\n[vm evil]\n[vm good]\nquota = 8M\n"
 		   "[pool p]\nsize = 16M\nmembers = evil good\n", sockdir);
 	fclose(f);
+	snprintf(logpath, sizeof(logpath), "%s/vmbufd.log", dir);
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
 		execl(bin, bin, "-c", conf, "-q", (char *)NULL);
 		_exit(127);
 	}
@@ -333,5 +340,21 @@ int main(int argc, char **argv)
 	waitpid(daemon_pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "vmbufd exits 0 on SIGTERM (no sanitizer report)");
+	{
+		/* Hundreds of breaks and resets: the guest must not flood the log. */
+		FILE *f = fopen(logpath, "r");
+		char line[512];
+		int evil_lines = 0, limited = 0;
+
+		while (f && fgets(line, sizeof(line), f)) {
+			evil_lines += strstr(line, "vm 'evil'") != NULL;
+			limited += strstr(line, "too many events") != NULL;
+		}
+		if (f)
+			fclose(f);
+		CHECK(evil_lines > 0 && evil_lines <= 25 && limited >= 1,
+		      "a guest breaking its device in a loop is rate-limited in the log (%d lines)",
+		      evil_lines);
+	}
 	return check_done();
 }
