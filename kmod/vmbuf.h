@@ -4,6 +4,10 @@
  * per pool), buffers (one per dma-buf) and the glue between them.
  *
  * Locking: vmbuf_lock (mutex) guards the device list and pool matching;
+ * vmbuf_ctl_sem (rw_semaphore) is held for reading across a request to the
+ * daemon, so requests from many processes run in parallel and only the
+ * control device's probe and removal (writers) wait for them; vmbuf_ctl
+ * changes only under both;
  * ctl->vq_lock (spinlock, IRQ-safe) guards the control ring; pool->lock
  * (mutex) guards a pool's buffer list; buf->lock guards attachments.
  * Functions return 0 or a negative errno.
@@ -18,6 +22,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -125,7 +130,8 @@ struct vmbuf_buffer {
 };
 
 extern struct mutex vmbuf_lock;
-extern struct vmbuf_ctl *vmbuf_ctl;	/* under vmbuf_lock */
+extern struct rw_semaphore vmbuf_ctl_sem;
+extern struct vmbuf_ctl *vmbuf_ctl;	/* under vmbuf_lock or vmbuf_ctl_sem */
 extern struct list_head vmbuf_pools;	/* under vmbuf_lock */
 extern unsigned int vmbuf_timeout_ms;
 

@@ -157,10 +157,11 @@ int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len)
 {
 	int ret = -ENODEV;
 
-	mutex_lock(&vmbuf_lock);
+	/* Shared: requests run in parallel; only the device's removal waits for them. */
+	down_read(&vmbuf_ctl_sem);
 	if (vmbuf_ctl)
 		ret = vmbuf_ctl_call(vmbuf_ctl, req, req_len, resp, resp_len);
-	mutex_unlock(&vmbuf_lock);
+	up_read(&vmbuf_ctl_sem);
 	return ret;
 }
 

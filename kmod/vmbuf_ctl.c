@@ -372,10 +372,12 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 		goto err_reset;
 
 	pci_set_drvdata(pdev, ctl);
+	down_write(&vmbuf_ctl_sem);
 	mutex_lock(&vmbuf_lock);
 	vmbuf_ctl = ctl;
 	vmbuf_pools_match();
 	mutex_unlock(&vmbuf_lock);
+	up_write(&vmbuf_ctl_sem);
 	return 0;
 
 err_reset:
@@ -389,9 +391,12 @@ err_free_irqs:
 
 void vmbuf_ctl_remove(struct vmbuf_ctl *ctl)
 {
+	/* Waits for requests in flight; later ones see no device (ENODEV). */
+	down_write(&vmbuf_ctl_sem);
 	mutex_lock(&vmbuf_lock);
 	vmbuf_ctl = NULL;
 	mutex_unlock(&vmbuf_lock);
+	up_write(&vmbuf_ctl_sem);
 	ctl->live = false;
 	vmbuf_fences_fail_all(-ENODEV);
 	/* The daemon releases everything this VM held on reset. */

@@ -18,8 +18,10 @@
 #define PCI_VENDOR_ID_IVSHMEM	0x1af4
 #define PCI_DEVICE_ID_IVSHMEM	0x1110
 
-/* Guards vmbuf_ctl, vmbuf_pools and pool matching; held across requests. */
+/* Guards vmbuf_pools, pool matching and (with vmbuf_ctl_sem) vmbuf_ctl. */
 DEFINE_MUTEX(vmbuf_lock);
+/* Readers: requests to the daemon. Writers: setting or clearing vmbuf_ctl. */
+DECLARE_RWSEM(vmbuf_ctl_sem);
 struct vmbuf_ctl *vmbuf_ctl;
 LIST_HEAD(vmbuf_pools);
 

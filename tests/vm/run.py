@@ -343,6 +343,11 @@ def scenario_heap_abi(build):
         st, out = a.run("heap_abi p %d" % (16 * MiB), timeout=120, check=False)
         print(out)
         assert st == 0 and "PASS" in out, "heap_abi failed"
+        # Many processes allocating at once (requests run in parallel in the driver).
+        _, out = a.run("(for i in 1 2 3 4 5 6 7 8; do vmbuf alloc -p p -s 1M -c 0x00 -f 0x%d%d "
+                       "> /tmp/par$i 2>&1 & done; wait); cat /tmp/par*" % (1, 1), timeout=120)
+        assert out.count("check 0x00 ok") == 8 and out.count("filled") == 8, out
+        kit.wait_used("p", 0)
         # libvmbuf's udmabuf path, where /dev/udmabuf exists (the 6.12 guest).
         st, out = a.run("udmabuf_test", timeout=60, check=False)
         print(out)
