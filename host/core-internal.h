@@ -110,7 +110,11 @@ void timeline_vm_gone(struct core_vm *vm);
 
 /* share.c helpers timeline.c uses. */
 struct export *share_export_by_handle(struct core *c, const uint8_t *handle);
-bool share_export_allows(const struct export *e, const struct core_vm *vm);
+/*
+ * May @vm import @e or use its timeline? 0, -ENOENT (no export), -ENXIO (not a
+ * member of its pool) or -EACCES (not allowed by the export).
+ */
+int share_may_use(const struct core_vm *vm, const struct export *e);
 
 /*
  * The owner lets go of @b: FREE (@why -ECANCELED) or the owner going away

@@ -64,12 +64,23 @@ static int field_name(const char *field, char *out, bool allow_empty)
 	return name_valid(out) ? 0 : -EINVAL;
 }
 
-bool share_export_allows(const struct export *e, const struct core_vm *vm)
+static bool share_export_allows(const struct export *e, const struct core_vm *vm)
 {
 	if (vm->is_host)
 		return (e->flags & VIRTIO_VMBUF_EXPORT_HOST) || e->buf->owner == vm;
 	return (e->flags & VIRTIO_VMBUF_EXPORT_POOL) || e->allowed[vm->slot - 1] ||
 	       e->buf->owner == vm;
+}
+
+int share_may_use(const struct core_vm *vm, const struct export *e)
+{
+	if (!e)
+		return -ENOENT;
+	if (!core_vm_in_pool(vm, e->buf->pool))
+		return -ENXIO;
+	if (!share_export_allows(e, vm))
+		return -EACCES;
+	return 0;
 }
 
 static void event_fill(struct virtio_vmbuf_event *ev, uint32_t type, const struct export *e)
@@ -239,6 +250,7 @@ ssize_t share_import(struct core_vm *vm, const void *req, size_t len, void *out)
 	struct export *e = NULL;
 	struct import *im;
 	uint32_t flags;
+	int err;
 
 	if (len < sizeof(*x))
 		return -EBADMSG;
@@ -256,12 +268,9 @@ ssize_t share_import(struct core_vm *vm, const void *req, size_t len, void *out)
 	} else {
 		e = share_export_by_handle(c, x->handle);
 	}
-	if (!e)
-		return -ENOENT;
-	if (!core_vm_in_pool(vm, e->buf->pool))
-		return -ENXIO;
-	if (!share_export_allows(e, vm))
-		return -EACCES;
+	err = share_may_use(vm, e);
+	if (err < 0)
+		return err;
 	if (vm->nimports >= vm->cfg->max_buffers)
 		return -ENOSPC;
 	im = calloc(1, sizeof(*im));

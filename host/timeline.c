@@ -80,16 +80,8 @@ void timeline_vm_gone(struct core_vm *vm)
 /* The export named by @handle if @vm may use its timeline: 0 or -errno. */
 static int timeline_lookup(struct core_vm *vm, const uint8_t *handle, struct export **out)
 {
-	struct export *e = share_export_by_handle(vm->core, handle);
-
-	if (!e)
-		return -ENOENT;
-	if (!core_vm_in_pool(vm, e->buf->pool))
-		return -ENXIO;
-	if (!share_export_allows(e, vm))
-		return -EACCES;
-	*out = e;
-	return 0;
+	*out = share_export_by_handle(vm->core, handle);
+	return share_may_use(vm, *out);
 }
 
 ssize_t timeline_signal(struct core_vm *vm, const void *req, size_t len, void *out)
