@@ -172,6 +172,8 @@ void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev);
 
 /* vmbuf_pool.c */
 int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg);
+/* The pool matched to daemon pool @pool_id, or NULL. */
+struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id);
 
 /* vmbuf_fence.c */
 int vmbuf_fence_init(void);

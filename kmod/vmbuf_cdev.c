@@ -310,18 +310,6 @@ out_free:
 	return ret;
 }
 
-static struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id)
-{
-	struct vmbuf_pool *pool, *found = NULL;
-
-	mutex_lock(&vmbuf_lock);
-	list_for_each_entry(pool, &vmbuf_pools, link)
-		if (pool->matched && pool->pool_id == pool_id)
-			found = pool;
-	mutex_unlock(&vmbuf_lock);
-	return found;
-}
-
 static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
 {
 	struct virtio_vmbuf_import req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_IMPORT) };

@@ -83,21 +83,29 @@ static void vmbuf_pool_setup_irq(struct vmbuf_pool *pool)
 	pool->has_irq = true;
 }
 
-int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg)
+struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id)
 {
 	struct vmbuf_pool *pool, *found = NULL;
+
+	mutex_lock(&vmbuf_lock);
+	list_for_each_entry(pool, &vmbuf_pools, link)
+		if (pool->matched && pool->pool_id == pool_id)
+			found = pool;
+	mutex_unlock(&vmbuf_lock);
+	return found;
+}
+
+int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg)
+{
 	struct vmbuf_doorbell x;
+	struct vmbuf_pool *found;
 	long left;
 
 	if (copy_from_user(&x, uarg, sizeof(x)))
 		return -EFAULT;
 	if (x.reserved || x.peer > 0xffff)
 		return -EINVAL;
-	mutex_lock(&vmbuf_lock);
-	list_for_each_entry(pool, &vmbuf_pools, link)
-		if (pool->matched && pool->pool_id == x.pool_id)
-			found = pool;
-	mutex_unlock(&vmbuf_lock);
+	found = vmbuf_pool_by_id(x.pool_id);
 	if (!found)
 		return -ENOENT;
 	if (!found->has_irq)
