@@ -45,13 +45,6 @@ def stop_daemons(started):
         subprocess.run(["pkill", "-x", daemon])
 
 
-def hold(vm, tag, cmd):
-    vm.run("mkfifo /tmp/h%s" % tag)
-    vm.spawn("%s -k < /tmp/h%s > /tmp/o%s 2>&1" % (cmd, tag, tag), "/tmp/p%s" % tag)
-    vm.run("exec %s>/tmp/h%s" % (tag, tag))
-    return vm.wait_file("/tmp/o%s" % tag, "holding")
-
-
 def scenario(build):
     kit = vmkit.Kit("libvirt", build, {"a": {}, "b": {}}, {"p": ("8M", ["a", "b"])}, libvirt=True)
     ok = False
@@ -63,9 +56,9 @@ def scenario(build):
             xml = vmkit.virsh("dumpxml", vm.domain)
             assert xml.count("ivshmem-doorbell") == 2, "libvirt lost a <shmem> device"
         # Share: A fills and exports to B, who may signal too.
-        out = hold(a, "7", "vmbuf export -p p -s 1M -f seq:4 -n frame -t b -S")
+        out = a.hold("7", "vmbuf export -p p -s 1M -f seq:4 -n frame -t b -S")
         h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
-        out = hold(b, "7", "vmbuf import -n frame -c seq:4")
+        out = b.hold("7", "vmbuf import -n frame -c seq:4")
         assert "check seq:4 ok" in out, out
         b.run("echo 'fill seq:6' >&7")
         b.wait_file("/tmp/o7", "filled seq:6")
@@ -80,7 +73,7 @@ def scenario(build):
         a.wait_file("/tmp/w2", "reached 2")
         assert kit.pool_status("p")["used"] == MiB
         for vm in (a, b):
-            vm.run("echo quit >&7; exec 7>&-")
+            vm.release("7")
         kit.wait_used("p", 0)
         # Destroy and undefine through libvirt; the daemon notices both QEMUs leave.
         for vm in (a, b):

@@ -41,11 +41,8 @@ def main():
         print("[2/5] both guests booted (Debian 6.12, TCG) with vmbuf.ko in %.1f s"
               % (time.time() - t))
         cons.spawn("vmbuf-demo consume -n cam -f %d > /tmp/c 2>&1" % args.frames)
-        prod.run("mkfifo /tmp/hp")
-        prod.spawn("vmbuf-demo produce -p frames -n cam -t consumer -f %d < /tmp/hp > /tmp/p 2>&1"
-                   % args.frames, "/tmp/pp")
-        prod.run("exec 7>/tmp/hp")
-        out = prod.wait_file("/tmp/p", "holding", timeout=600)
+        out = prod.hold("7", "vmbuf-demo produce -p frames -n cam -t consumer -f %d" % args.frames,
+                        suffix="", timeout=600)
         cout = cons.wait_file("/tmp/c", "dropped or corrupt", timeout=60)
         print("[3/5] the producer drew %d animated frames into its /dev/dma_heap/vmbuf-frames "
               "buffers, one timeline point per frame:" % args.frames)
@@ -64,7 +61,7 @@ def main():
         frame_no = struct.unpack("<Q", footer)[0]
         print("[4/5] host: vmbufctl snapshot cam%d (frame %d, %.1f s): %s"
               % (last, frame_no, time.time() - t, out))
-        prod.run("echo >&7; exec 7>&-; while kill -0 $(cat /tmp/pp) 2>/dev/null; do sleep 0.1; done")
+        prod.release("7")
         kit.wait_used("frames", 0)
         print("[5/5] the producer closed its buffers: the daemon zeroed and freed them; "
               "pool usage is 0")

@@ -45,10 +45,7 @@ def scenario_alloc_visible(build):
         assert "vm a" in info and "pool p" in info and "heap yes" in info, info
 
         # 1. Fill with a pattern and hold: the host sees the buffer and its bytes.
-        a.run("mkfifo /tmp/h1")
-        a.run("vmbuf alloc -p p -s 3M -f seq:5 -k < /tmp/h1 > /tmp/o1 2>&1 &")
-        a.run("exec 7>/tmp/h1")
-        a.wait_file("/tmp/o1", "holding")
+        a.hold("7", "vmbuf alloc -p p -s 3M -f seq:5")
         bufs = owned(kit, "p", "a")
         assert len(bufs) == 1, bufs
         b = bufs[0]
@@ -65,16 +62,13 @@ def scenario_alloc_visible(build):
         assert vm_state["connected"] and vm_state["used"] == 3 * MiB, vm_state
 
         # 2. Closing the fd returns the memory.
-        a.run("echo >&7; exec 7>&-; wait")
+        a.release("7")
         kit.wait_used("p", 0)
 
         # 3. Killing the process that holds the buffer returns it too.
-        a.run("mkfifo /tmp/h2")
-        a.run("vmbuf alloc -p p -s 1M -f 0x11 -k < /tmp/h2 > /tmp/o2 2>&1 &")
-        a.run("exec 8>/tmp/h2")
-        a.wait_file("/tmp/o2", "holding")
+        a.hold("8", "vmbuf alloc -p p -s 1M -f 0x11")
         assert kit.pool_status("p")["used"] == MiB
-        a.run("kill -9 $(pidof vmbuf); wait; exec 8>&-", check=False)
+        a.run("kill -9 $(cat /tmp/p8); exec 8>&-")
         kit.wait_used("p", 0)
 
         # 4. Over quota (32M) and over the pool (16M).
@@ -84,10 +78,7 @@ def scenario_alloc_visible(build):
         assert st == 1 and "ENOMEM" in out, out
         assert kit.pool_status("p")["used"] == 0
         # 5. Killing the whole VM while it holds memory returns it as well.
-        a.run("mkfifo /tmp/h3")
-        a.run("vmbuf alloc -p p -s 2M -k < /tmp/h3 > /tmp/o3 2>&1 &")
-        a.run("exec 9>/tmp/h3")
-        a.wait_file("/tmp/o3", "holding")
+        a.hold("9", "vmbuf alloc -p p -s 2M")
         assert kit.pool_status("p")["used"] == 2 * MiB
         a.kill()
         kit.wait_used("p", 0)
@@ -100,29 +91,6 @@ def scenario_alloc_visible(build):
         kit.close(ok)
 
 
-def hold(vm, tag, cmd):
-    """Start 'cmd -k' in the background, fed by fifo /tmp/h<tag> on fd <tag>; returns its output so far."""
-    vm.run("mkfifo /tmp/h%s" % tag)
-    vm.spawn("%s -k < /tmp/h%s > /tmp/o%s 2>&1" % (cmd, tag, tag), "/tmp/p%s" % tag)
-    vm.run("exec %s>/tmp/h%s" % (tag, tag))
-    return vm.wait_file("/tmp/o%s" % tag, "holding")
-
-
-def tell(vm, tag, line, expect):
-    vm.run("echo '%s' >&%s" % (line, tag))
-    return vm.wait_file("/tmp/o%s" % tag, expect)
-
-
-def release(vm, tag):
-    vm.run("echo quit >&%s; exec %s>&-; while kill -0 $(cat /tmp/p%s) 2>/dev/null; do "
-           "sleep 0.1; done" % (tag, tag, tag))
-
-
-def fails(vm, cmd, errno_name):
-    st, out = vm.run(cmd, check=False)
-    assert st == 1 and "(%s)" % errno_name in out, "%s: expected %s, got: %s" % (cmd, errno_name, out)
-
-
 def scenario_share(build):
     kit = vmkit.Kit("share", build, {"a": {}, "b": {}, "c": {}, "d": {}},
                     {"p": ("16M", ["a", "b", "c"]), "q": ("4M", ["d"])})
@@ -133,56 +101,56 @@ def scenario_share(build):
         b.wait_file("/tmp/ev", "listening")
 
         # A writes a pattern and exports it by name to B, with metadata.
-        out = hold(a, "7", "vmbuf export -p p -s 2M -f seq:3 -n cam0 -t b --width 1920 "
+        out = a.hold("7", "vmbuf export -p p -s 2M -f seq:3 -n cam0 -t b --width 1920 "
                            "--height 1080 --fourcc XR24 --stride 7680 --label camera")
         handle = re.search(r"handle ([0-9a-f]{32})", out).group(1)
         b.wait_file("/tmp/ev", "event OFFERED handle %s name 'cam0' vm 'a'" % handle)
 
         # B imports by name: same bytes; then B writes and A reads B's bytes.
-        out = hold(b, "7", "vmbuf import -n cam0 -c seq:3")
+        out = b.hold("7", "vmbuf import -n cam0 -c seq:3")
         assert "check seq:3 ok" in out and "from VM 'a'" in out, out
         assert "meta 1920x1080 fourcc XR24 stride 7680 label 'camera'" in out, out
-        tell(b, "7", "fill seq:9", "filled seq:9")
-        tell(a, "7", "check seq:9", "check seq:9 ok")
+        b.tell("7", "fill seq:9", "filled seq:9")
+        a.tell("7", "check seq:9", "check seq:9 ok")
         buf = [x for x in kit.pool_status("p")["buffers"] if x["owner"] == "a"][0]
         assert buf["refs"] == 2 and buf["export"]["name"] == "cam0", buf
         assert handle.startswith(buf["export"]["handle_prefix"]), buf
         assert kit.read_pool("p", buf["offset"], 65536) == vmkit.pattern(65536, 9)
 
         # Who may not import.
-        fails(c, "vmbuf import -n cam0", "EACCES")
-        fails(c, "vmbuf import -H " + handle, "EACCES")
-        fails(d, "vmbuf import -H " + handle, "ENXIO")
-        fails(d, "vmbuf import -n cam0", "ENOENT")
-        fails(b, "vmbuf import -H " + "5a" * 16, "ENOENT")
-        fails(b, "vmbuf revoke " + handle, "EPERM")
+        c.fails("vmbuf import -n cam0", "EACCES")
+        c.fails("vmbuf import -H " + handle, "EACCES")
+        d.fails("vmbuf import -H " + handle, "ENXIO")
+        d.fails("vmbuf import -n cam0", "ENOENT")
+        b.fails("vmbuf import -H " + "5a" * 16, "ENOENT")
+        b.fails("vmbuf revoke " + handle, "EPERM")
 
         # A revokes: B hears it, new imports fail, memory stays while anyone holds it.
         a.run("vmbuf revoke " + handle)
         b.wait_file("/tmp/ev", "event REVOKED handle %s" % handle)
-        fails(b, "vmbuf import -n cam0", "ENOENT")
-        fails(b, "vmbuf import -H " + handle, "ENOENT")
+        b.fails("vmbuf import -n cam0", "ENOENT")
+        b.fails("vmbuf import -H " + handle, "ENOENT")
         assert kit.pool_status("p")["used"] == 2 * MiB
-        release(a, "7")
+        a.release("7")
         time.sleep(0.5)
         p = kit.pool_status("p")
         assert p["used"] == 2 * MiB and p["buffers"][0]["owner"] is None, p
-        tell(b, "7", "check seq:9", "check seq:9 ok")
-        release(b, "7")
+        b.tell("7", "check seq:9", "check seq:9 ok")
+        b.release("7")
         kit.wait_used("p", 0)
 
         # VM death: A exports to every pool member, B imports, A's QEMU is killed.
-        out = hold(a, "8", "vmbuf export -p p -s 1M -f 0x5a -n cam1 -P")
+        out = a.hold("8", "vmbuf export -p p -s 1M -f 0x5a -n cam1 -P")
         handle = re.search(r"handle ([0-9a-f]{32})", out).group(1)
-        out = hold(b, "8", "vmbuf import -H %s -c 0x5a" % handle)
+        out = b.hold("8", "vmbuf import -H %s -c 0x5a" % handle)
         assert "check 0x5a ok" in out, out
         a.kill()
         b.wait_file("/tmp/ev", "event PEER_GONE handle %s name '' vm 'a'" % ("0" * 32))
         b.wait_file("/tmp/ev", "event REVOKED handle %s name 'cam1'" % handle)
-        tell(b, "8", "check 0x5a", "check 0x5a ok")
+        b.tell("8", "check 0x5a", "check 0x5a ok")
         assert kit.pool_status("p")["used"] == MiB
         assert kit.daemon.poll() is None, "vmbufd died"
-        release(b, "8")
+        b.release("8")
         kit.wait_used("p", 0)
         kit.wait_used("q", 0)
         ok = True
@@ -212,13 +180,13 @@ def scenario_fence_sync(build):
     ok = False
     try:
         a, b = kit.boot("a", "b")
-        out = hold(a, "7", "vmbuf export -p p -s 64K -f 0x11 -n f1 -t b")
+        out = a.hold("7", "vmbuf export -p p -s 64K -f 0x11 -n f1 -t b")
         h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
-        hold(b, "7", "vmbuf import -n f1")
+        b.hold("7", "vmbuf import -n f1")
 
         # Implicit sync: nothing is ready before the producer signals ...
-        tell(b, "7", "attach 1", "attached 1")
-        tell(b, "7", "implicit 300", "implicit timeout dmabuf=0 syncfile=0")
+        b.tell("7", "attach 1", "attached 1")
+        b.tell("7", "implicit 300", "implicit timeout dmabuf=0 syncfile=0")
         # ... and poll() and the exported sync_file wake together once it does.
         b.run("echo 'implicit 20000' >&7")
         time.sleep(1.0)
@@ -230,8 +198,8 @@ def scenario_fence_sync(build):
         assert m and int(m.group(1)) <= 50, out
 
         # Who may signal, and only upwards.
-        fails(b, "vmbuf signal %s 2" % h, "EACCES")
-        fails(a, "vmbuf signal %s 1" % h, "EINVAL")
+        b.fails("vmbuf signal %s 2" % h, "EACCES")
+        a.fails("vmbuf signal %s 1" % h, "EINVAL")
         # The producer's error reaches the consumer's fence.
         a.run("vmbuf signal %s 3 -e 5" % h)
         st, out = b.run("vmbuf wait %s 3" % h, check=False)
@@ -255,7 +223,7 @@ def scenario_fence_sync(build):
         a.kill()
         out = b.wait_file("/tmp/w", "error")
         assert "error ENODEV" in out, out
-        release(b, "7")
+        b.release("7")
         kit.wait_used("p", 0)
         ok = True
     finally:
@@ -274,13 +242,13 @@ def scenario_host_share(build):
     try:
         a, b = kit.boot("a", "b")
         # A guest export the host may import.
-        out = hold(a, "7", "vmbuf export -p p -s 1M -f seq:3 -n cam0 --host --width 640 "
+        out = a.hold("7", "vmbuf export -p p -s 1M -f seq:3 -n cam0 --host --width 640 "
                            "--height 480 --fourcc AR24 --label guest")
         h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
         out = kit.ctl("import", "-n", "cam0", "-c", "seq:3", "-f", "seq:4").decode()
         assert "from VM 'a'" in out and "check seq:3 ok" in out, out
         assert "meta 640x480 fourcc AR24" in out and "memfd + offset" in out, out
-        tell(a, "7", "check seq:4", "check seq:4 ok")    # the host wrote, the guest reads
+        a.tell("7", "check seq:4", "check seq:4 ok")    # the host wrote, the guest reads
         r = subprocess.run(ctl + ["import", "-n", "nope"], capture_output=True, text=True)
         assert r.returncode == 1 and "(ENOENT)" in r.stderr, r.stderr
 
@@ -328,7 +296,7 @@ def scenario_host_share(build):
         x.stdin.write("\n")
         x.stdin.flush()
         x.wait(timeout=30)
-        release(a, "7")
+        a.release("7")
         kit.wait_used("p", 0)
         ok = True
     finally:

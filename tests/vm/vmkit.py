@@ -191,6 +191,33 @@ class VM:
         """Run cmd in the background, detached from the shell (see INIT)."""
         self.run("( %s & %s)" % (cmd, "echo $! > %s " % pidfile if pidfile else ""))
 
+    # A guest program holding a buffer, driven through fifo /tmp/h<tag> on shell fd <tag>:
+    # its output goes to /tmp/o<tag> and its pid to /tmp/p<tag>. The vmbuf tools hold
+    # with -k and take 'check PAT', 'fill PAT', ... and 'quit' on standard input.
+
+    def hold(self, tag, cmd, suffix=" -k", ready="holding", timeout=30):
+        """Start cmd + suffix holding; returns its output once it printed ready."""
+        self.run("mkfifo /tmp/h%s" % tag)
+        self.spawn("%s%s < /tmp/h%s > /tmp/o%s 2>&1" % (cmd, suffix, tag, tag), "/tmp/p%s" % tag)
+        self.run("exec %s>/tmp/h%s" % (tag, tag))
+        return self.wait_file("/tmp/o%s" % tag, ready, timeout=timeout)
+
+    def tell(self, tag, line, expect):
+        """Send a command line to holder tag; returns its output once it shows expect."""
+        self.run("echo '%s' >&%s" % (line, tag))
+        return self.wait_file("/tmp/o%s" % tag, expect)
+
+    def release(self, tag):
+        """Tell holder tag to quit, close its fifo and wait until it exited."""
+        self.run("echo quit >&%s; exec %s>&-; while kill -0 $(cat /tmp/p%s) 2>/dev/null; do "
+                 "sleep 0.1; done" % (tag, tag, tag))
+
+    def fails(self, cmd, errno_name):
+        """cmd must exit 1 naming errno_name."""
+        st, out = self.run(cmd, check=False)
+        assert st == 1 and "(%s)" % errno_name in out, \
+            "%s: expected %s, got: %s" % (cmd, errno_name, out)
+
     def wait_file(self, path, text, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
