@@ -10,10 +10,9 @@
 #include "core.h"
 #include "log.h"
 #include "../check.h"
+#include "core_harness.h"
 #include <linux/virtio_vmbuf.h>
 
-static struct core *c;
-static uint8_t resp[VIRTIO_VMBUF_MSG_MAX];
 static struct {
 	struct core_vm *to;
 	struct virtio_vmbuf_event ev;
@@ -37,21 +36,6 @@ static int got_event(const char *vm, uint32_t type, const char *about)
 		    !strcmp(events[i].ev.vm, about))
 			return 1;
 	return 0;
-}
-
-static int32_t req(const char *vm, const void *r, size_t len)
-{
-	core_vm_request(core_vm_by_name(c, vm), r, len, resp, sizeof(resp));
-	return (int32_t)le32toh(((struct virtio_vmbuf_resp *)resp)->status);
-}
-
-static void hello(const char *vm)
-{
-	struct virtio_vmbuf_hello h = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
-					.version = htole32(1) };
-
-	core_vm_connect(core_vm_by_name(c, vm));
-	req(vm, &h, sizeof(h));
 }
 
 static uint64_t alloc(const char *vm, uint32_t pool, uint64_t size)
@@ -134,13 +118,9 @@ int main(void)
 	uint8_t h1[16], h2[16], bogus[16] = { 1, 2, 3 };
 	uint64_t b1, b2, i1, i2, i3;
 	char err[256];
-	FILE *f;
 
 	log_init("test_share", LOG_ERR);
-	config_init(&cfg);
-	f = fmemopen((void *)text, strlen(text), "r");
-	CHECK(config_parse(&cfg, f, "t", err, sizeof(err)) == 0 && core_new(&c, &cfg) == 0, "setup");
-	fclose(f);
+	CHECK(harness_setup(&cfg, text, err, sizeof(err)) == 0, "setup (%s)", err);
 	core_set_event_sink(c, sink, NULL);
 	hello("a");
 	hello("b");

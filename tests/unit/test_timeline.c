@@ -11,10 +11,9 @@
 #include "core.h"
 #include "log.h"
 #include "../check.h"
+#include "core_harness.h"
 #include <linux/virtio_vmbuf.h>
 
-static struct core *c;
-static uint8_t resp[VIRTIO_VMBUF_MSG_MAX];
 static struct {
 	struct core_vm *to;
 	uint64_t value;
@@ -31,21 +30,6 @@ static void sink(void *opaque, struct core_vm *vm, const struct virtio_vmbuf_eve
 		evs[nevs].error = (int32_t)le32toh(ev->error);
 		nevs++;
 	}
-}
-
-static int32_t req(const char *vm, const void *r, size_t len)
-{
-	core_vm_request(core_vm_by_name(c, vm), r, len, resp, sizeof(resp));
-	return (int32_t)le32toh(((struct virtio_vmbuf_resp *)resp)->status);
-}
-
-static void hello(const char *vm)
-{
-	struct virtio_vmbuf_hello h = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
-					.version = htole32(1) };
-
-	core_vm_connect(core_vm_by_name(c, vm));
-	req(vm, &h, sizeof(h));
 }
 
 /* a allocates and exports a page to b with @flags; returns the handle. */
@@ -99,13 +83,9 @@ int main(void)
 	uint64_t id, id2;
 	int reached;
 	char err[256];
-	FILE *f;
 
 	log_init("test_timeline", LOG_ERR);
-	config_init(&cfg);
-	f = fmemopen((void *)text, strlen(text), "r");
-	CHECK(config_parse(&cfg, f, "t", err, sizeof(err)) == 0 && core_new(&c, &cfg) == 0, "setup (%s)", err);
-	fclose(f);
+	CHECK(harness_setup(&cfg, text, err, sizeof(err)) == 0, "setup (%s)", err);
 	core_set_event_sink(c, sink, NULL);
 	hello("a");
 	hello("c");
