@@ -63,6 +63,7 @@ def main():
                 return 1
             rows.append((float(d.group(4)), float(d.group(5)), float(f.group(4)),
                          float(f.group(5))))
+        kit.wait_used("p", 0)
         ok = True
     finally:
         kit.close(ok)
