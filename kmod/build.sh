@@ -9,9 +9,10 @@ if [ ! -e "$kdir/Makefile" ]; then
 	echo "kmod/build.sh: no kernel build tree at $kdir (install linux-headers, see tests/deps.sh)" >&2
 	exit 1
 fi
-mkdir -p "$work/include/uapi/linux"
+mkdir -p "$work/include/uapi/linux" "$work/include/vmbuf"
 cp "$src"/Kbuild "$src"/Makefile "$src"/*.c "$src"/*.h "$work"/
 cp "$src"/include/uapi/linux/*.h "$work/include/uapi/linux/"
+cp "$src"/include/vmbuf/*.h "$work/include/vmbuf/"
 rm -f "$work/vmbuf.ko"
 if ! make -s -C "$kdir" M="$(cd "$work" && pwd)" modules >"$work/build.log" 2>&1; then
 	cat "$work/build.log" >&2

@@ -18,12 +18,13 @@ fi
 # Check a copy: checkpatch leaves a cache file in its current directory, and needs
 # relative paths to know include/uapi/ headers for what they are.
 rm -rf "$work/src"
-mkdir -p "$work/src/include/uapi/linux"
+mkdir -p "$work/src/include/uapi/linux" "$work/src/include/vmbuf"
 cp "$src"/*.c "$src"/*.h "$work/src/"
 cp "$src"/include/uapi/linux/*.h "$work/src/include/uapi/linux/"
+cp "$src"/include/vmbuf/*.h "$work/src/include/vmbuf/"
 cd "$work/src"
 out=$(perl "$work/$top/scripts/checkpatch.pl" --no-tree --terse --strict --show-types \
-	--ignore CAMELCASE -f ./*.c ./*.h include/uapi/linux/*.h 2>/dev/null |
+	--ignore CAMELCASE -f ./*.c ./*.h include/uapi/linux/*.h include/vmbuf/*.h 2>/dev/null |
 	grep -v '^total:' || true)
 if [ -n "$out" ]; then
 	echo "$out"

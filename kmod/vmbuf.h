@@ -27,6 +27,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/virtio_vmbuf.h>
+#include <linux/vmbuf_ivshmem.h>
 
 #include <linux/vmbuf.h>
 
@@ -46,7 +47,7 @@ struct vmbuf_ctl {
 	void __iomem *regs;		/* BAR0: ivshmem registers */
 	void *region;			/* BAR2: control region, write-back */
 	resource_size_t region_size;
-	struct virtio_vmbuf_ctl_cfg *cfg;
+	struct vmbuf_ivshmem_ctl_cfg *cfg;
 
 	/* Control queue (driver side). */
 	spinlock_t vq_lock;
@@ -143,7 +144,7 @@ int vmbuf_ctl_call(struct vmbuf_ctl *ctl, void *req, size_t req_len, void *resp,
 
 /* vmbuf_pool.c */
 int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
-		     const struct virtio_vmbuf_region *hdr);
+		     const struct vmbuf_ivshmem_region *hdr);
 void vmbuf_pool_remove(struct vmbuf_pool *pool);
 void vmbuf_pools_match(void);	/* under vmbuf_lock */
 

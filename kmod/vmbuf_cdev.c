@@ -20,6 +20,8 @@
 #include <linux/uaccess.h>
 #include <linux/vmbuf.h>
 
+#include <vmbuf/wire.h>
+
 #include "vmbuf.h"
 
 #define VMBUF_CDEV_EVENTS 64
@@ -36,27 +38,13 @@ struct vmbuf_file {
 static DEFINE_SPINLOCK(vmbuf_files_lock);
 static LIST_HEAD(vmbuf_files);
 
-static void vmbuf_event_from_dev(struct vmbuf_event *e, const struct virtio_vmbuf_event *ev)
-{
-	memset(e, 0, sizeof(*e));
-	e->type = le32_to_cpu(ev->type);
-	e->flags = le32_to_cpu(ev->flags) & VMBUF_EVENT_LOST;
-	memcpy(e->handle, ev->handle, sizeof(e->handle));
-	e->pool_id = le32_to_cpu(ev->pool_id);
-	e->error = (s32)le32_to_cpu(ev->error);
-	e->value = le64_to_cpu(ev->value);
-	e->id = le64_to_cpu(ev->id);
-	memcpy(e->name, ev->name, sizeof(e->name) - 1);
-	memcpy(e->vm, ev->vm, sizeof(e->vm) - 1);
-}
-
 void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev)
 {
 	struct vmbuf_event e;
 	struct vmbuf_file *f;
 	unsigned long flags;
 
-	vmbuf_event_from_dev(&e, ev);
+	vmbuf_event_from_wire(&e, ev);
 	spin_lock_irqsave(&vmbuf_files_lock, flags);
 	list_for_each_entry(f, &vmbuf_files, link) {
 		unsigned int tail;
@@ -198,40 +186,6 @@ out_unlock:
 	return ret;
 }
 
-/* Both structs carry the same fields in the same order; the device's are little-endian. */
-static void vmbuf_meta_to_dev(struct virtio_vmbuf_meta *d, const struct vmbuf_meta *m)
-{
-	unsigned int i;
-
-	d->width = cpu_to_le32(m->width);
-	d->height = cpu_to_le32(m->height);
-	d->fourcc = cpu_to_le32(m->fourcc);
-	d->nplanes = cpu_to_le32(m->nplanes);
-	d->modifier = cpu_to_le64(m->modifier);
-	for (i = 0; i < 4; i++) {
-		d->offsets[i] = cpu_to_le32(m->offsets[i]);
-		d->strides[i] = cpu_to_le32(m->strides[i]);
-	}
-	memcpy(d->label, m->label, sizeof(d->label));
-}
-
-static void vmbuf_meta_from_dev(struct vmbuf_meta *m, const struct virtio_vmbuf_meta *d)
-{
-	unsigned int i;
-
-	memset(m, 0, sizeof(*m));
-	m->width = le32_to_cpu(d->width);
-	m->height = le32_to_cpu(d->height);
-	m->fourcc = le32_to_cpu(d->fourcc);
-	m->nplanes = le32_to_cpu(d->nplanes);
-	m->modifier = le64_to_cpu(d->modifier);
-	for (i = 0; i < 4; i++) {
-		m->offsets[i] = le32_to_cpu(d->offsets[i]);
-		m->strides[i] = le32_to_cpu(d->strides[i]);
-	}
-	memcpy(m->label, d->label, sizeof(m->label) - 1);
-}
-
 static bool vmbuf_str_ok(const char *s, size_t size)
 {
 	return strnlen(s, size) < size;
@@ -289,7 +243,7 @@ static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
 	req->naccess = cpu_to_le32(x->naccess);
 	memcpy(req->name, x->name, sizeof(req->name));
 	memcpy(req->access, x->access, sizeof(req->access));
-	vmbuf_meta_to_dev(&req->meta, &x->meta);
+	vmbuf_meta_to_wire(&req->meta, &x->meta);
 	ret = vmbuf_call(req, sizeof(*req), &resp, sizeof(resp));
 	if (ret)
 		goto out_put;
@@ -361,7 +315,7 @@ static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
 	memcpy(buf->handle, resp->handle, sizeof(buf->handle));
 	memcpy(buf->name, resp->name, sizeof(buf->name) - 1);
 	memcpy(buf->owner, resp->owner, sizeof(buf->owner) - 1);
-	vmbuf_meta_from_dev(&buf->meta, &resp->meta);
+	vmbuf_meta_from_wire(&buf->meta, &resp->meta);
 	mutex_unlock(&vmbuf_lock);
 
 	fd = get_unused_fd_flags(x->fd_flags);

@@ -20,7 +20,7 @@
 #include "vmbuf.h"
 
 /* Layout of the driver's part of the control region. */
-#define CTL_DESC	(VIRTIO_VMBUF_CTL_DATA_OFFSET)
+#define CTL_DESC	(VMBUF_IVSHMEM_CTL_DATA_OFFSET)
 #define CTL_AVAIL	(CTL_DESC + 16 * VMBUF_CTL_QUEUE_SIZE)
 #define CTL_USED	(CTL_AVAIL + 1024)
 #define EVT_DESC	(CTL_USED + 1024)
@@ -34,14 +34,14 @@
 static_assert(CTL_AVAIL + 6 + 2 * VMBUF_CTL_QUEUE_SIZE <= CTL_USED);
 static_assert(CTL_USED + 6 + 8 * VMBUF_CTL_QUEUE_SIZE <= EVT_DESC);
 static_assert(EVT_USED + 6 + 8 * VMBUF_CTL_QUEUE_SIZE <= SLOT_BASE);
-static_assert(EVT_BUF_BASE + VMBUF_EVT_QUEUE_SIZE * EVT_BUF_SIZE <= VIRTIO_VMBUF_CTL_SIZE);
+static_assert(EVT_BUF_BASE + VMBUF_EVT_QUEUE_SIZE * EVT_BUF_SIZE <= VMBUF_IVSHMEM_CTL_SIZE);
 static_assert(VMBUF_EVT_QUEUE_SIZE == VMBUF_CTL_QUEUE_SIZE);
 
 static void vmbuf_ctl_ring(struct vmbuf_ctl *ctl, unsigned int vector)
 {
 	/* The config and ring writes must reach the device before the doorbell. */
 	mb();
-	iowrite32(VIRTIO_VMBUF_DAEMON_PEER << 16 | vector, ctl->regs + 12);
+	iowrite32(VMBUF_IVSHMEM_DAEMON_PEER << 16 | vector, ctl->regs + VMBUF_IVSHMEM_REG_DOORBELL);
 }
 
 static u8 *slot_req(struct vmbuf_ctl *ctl, unsigned int i)
@@ -106,7 +106,7 @@ static void vmbuf_evt_publish(struct vmbuf_ctl *ctl)
 	/* Descriptors and ring entries before the index that publishes them. */
 	virt_wmb();
 	WRITE_ONCE(ctl->evt_avail->idx, cpu_to_le16(ctl->evt_avail_idx));
-	vmbuf_ctl_ring(ctl, VIRTIO_VMBUF_VEC_EVENT);
+	vmbuf_ctl_ring(ctl, VMBUF_IVSHMEM_VEC_EVENT);
 }
 
 static irqreturn_t vmbuf_evt_irq(int irq, void *data)
@@ -192,7 +192,7 @@ int vmbuf_ctl_call(struct vmbuf_ctl *ctl, void *req, size_t req_len, void *resp,
 	ctl->avail_idx++;
 	WRITE_ONCE(ctl->avail->idx, cpu_to_le16(ctl->avail_idx));
 	spin_unlock_irqrestore(&ctl->vq_lock, flags);
-	vmbuf_ctl_ring(ctl, VIRTIO_VMBUF_VEC_CTL);
+	vmbuf_ctl_ring(ctl, VMBUF_IVSHMEM_VEC_CTL);
 
 	left = wait_for_completion_timeout(&ctl->slots[i].done,
 					   msecs_to_jiffies(vmbuf_timeout_ms));
@@ -224,7 +224,7 @@ static int vmbuf_ctl_set_status(struct vmbuf_ctl *ctl, u32 status, u32 want_stat
 	u32 state;
 
 	WRITE_ONCE(ctl->cfg->driver_status, cpu_to_le32(status));
-	vmbuf_ctl_ring(ctl, VIRTIO_VMBUF_VEC_CONFIG);
+	vmbuf_ctl_ring(ctl, VMBUF_IVSHMEM_VEC_CONFIG);
 	left = wait_event_timeout(ctl->cfg_wq,
 				  le32_to_cpu(READ_ONCE(ctl->cfg->generation)) != gen,
 				  msecs_to_jiffies(vmbuf_timeout_ms));
@@ -245,7 +245,7 @@ static int vmbuf_ctl_set_status(struct vmbuf_ctl *ctl, u32 status, u32 want_stat
 	return 0;
 }
 
-static void vmbuf_ctl_queue_cfg(struct virtio_vmbuf_queue_cfg *q, u64 desc, u64 avail, u64 used)
+static void vmbuf_ctl_queue_cfg(struct vmbuf_ivshmem_queue_cfg *q, u64 desc, u64 avail, u64 used)
 {
 	q->size = cpu_to_le16(VMBUF_CTL_QUEUE_SIZE);
 	q->enable = cpu_to_le16(1);
@@ -292,10 +292,10 @@ static void vmbuf_ctl_free_irqs(struct vmbuf_ctl *ctl, unsigned int n)
 
 int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 {
-	static const irq_handler_t handlers[VIRTIO_VMBUF_CTL_VECTORS] = {
-		[VIRTIO_VMBUF_VEC_CTL] = vmbuf_ctl_irq,
-		[VIRTIO_VMBUF_VEC_EVENT] = vmbuf_evt_irq,
-		[VIRTIO_VMBUF_VEC_CONFIG] = vmbuf_cfg_irq,
+	static const irq_handler_t handlers[VMBUF_IVSHMEM_CTL_VECTORS] = {
+		[VMBUF_IVSHMEM_VEC_CTL] = vmbuf_ctl_irq,
+		[VMBUF_IVSHMEM_VEC_EVENT] = vmbuf_evt_irq,
+		[VMBUF_IVSHMEM_VEC_CONFIG] = vmbuf_cfg_irq,
 	};
 	struct device *dev = &pdev->dev;
 	struct vmbuf_ctl *ctl;
@@ -313,7 +313,7 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 	ctl->pdev = pdev;
 	ctl->regs = regs;
 	ctl->region_size = pci_resource_len(pdev, 2);
-	if (ctl->region_size < VIRTIO_VMBUF_CTL_SIZE) {
+	if (ctl->region_size < VMBUF_IVSHMEM_CTL_SIZE) {
 		dev_err(dev, "control region too small (%pa)\n", &ctl->region_size);
 		return -EINVAL;
 	}
@@ -321,7 +321,7 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 				    MEMREMAP_WB);
 	if (IS_ERR(ctl->region))
 		return PTR_ERR(ctl->region);
-	ctl->cfg = ctl->region + VIRTIO_VMBUF_CTL_CFG_OFFSET;
+	ctl->cfg = ctl->region + VMBUF_IVSHMEM_CTL_CFG_OFFSET;
 	ctl->desc = ctl->region + CTL_DESC;
 	ctl->avail = ctl->region + CTL_AVAIL;
 	ctl->used = ctl->region + CTL_USED;
@@ -335,14 +335,14 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 		init_completion(&ctl->slots[i].done);
 	init_waitqueue_head(&ctl->cfg_wq);
 
-	ret = pci_alloc_irq_vectors(pdev, VIRTIO_VMBUF_CTL_VECTORS, VIRTIO_VMBUF_CTL_VECTORS,
+	ret = pci_alloc_irq_vectors(pdev, VMBUF_IVSHMEM_CTL_VECTORS, VMBUF_IVSHMEM_CTL_VECTORS,
 				    PCI_IRQ_MSIX);
 	if (ret < 0) {
 		dev_err(dev, "needs %d MSI-X vectors (vectors=%d on the device): %d\n",
-			VIRTIO_VMBUF_CTL_VECTORS, VIRTIO_VMBUF_CTL_VECTORS, ret);
+			VMBUF_IVSHMEM_CTL_VECTORS, VMBUF_IVSHMEM_CTL_VECTORS, ret);
 		return ret;
 	}
-	for (i = 0; i < VIRTIO_VMBUF_CTL_VECTORS; i++) {
+	for (i = 0; i < VMBUF_IVSHMEM_CTL_VECTORS; i++) {
 		ret = request_irq(pci_irq_vector(pdev, i), handlers[i], 0, "vmbuf-ctl", ctl);
 		if (ret)
 			goto err_free_irqs;
@@ -352,8 +352,8 @@ int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 	ret = vmbuf_ctl_set_status(ctl, 0, VIRTIO_VMBUF_STATE_RESET);
 	if (ret)
 		goto err_free_irqs;
-	memset(ctl->region + VIRTIO_VMBUF_CTL_DATA_OFFSET, 0,
-	       SLOT_BASE - VIRTIO_VMBUF_CTL_DATA_OFFSET);
+	memset(ctl->region + VMBUF_IVSHMEM_CTL_DATA_OFFSET, 0,
+	       SLOT_BASE - VMBUF_IVSHMEM_CTL_DATA_OFFSET);
 	vmbuf_ctl_queue_cfg(&ctl->cfg->queues[VIRTIO_VMBUF_VQ_CTL], CTL_DESC, CTL_AVAIL, CTL_USED);
 	vmbuf_ctl_queue_cfg(&ctl->cfg->queues[VIRTIO_VMBUF_VQ_EVENT], EVT_DESC, EVT_AVAIL,
 			    EVT_USED);
@@ -401,6 +401,6 @@ void vmbuf_ctl_remove(struct vmbuf_ctl *ctl)
 	vmbuf_fences_fail_all(-ENODEV);
 	/* The daemon releases everything this VM held on reset. */
 	vmbuf_ctl_set_status(ctl, 0, VIRTIO_VMBUF_STATE_RESET);
-	vmbuf_ctl_free_irqs(ctl, VIRTIO_VMBUF_CTL_VECTORS);
+	vmbuf_ctl_free_irqs(ctl, VMBUF_IVSHMEM_CTL_VECTORS);
 	pci_free_irq_vectors(ctl->pdev);
 }

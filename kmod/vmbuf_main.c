@@ -32,7 +32,7 @@ MODULE_PARM_DESC(timeout_ms, "How long to wait for the daemon to answer a reques
 enum vmbuf_kind { VMBUF_KIND_NONE, VMBUF_KIND_CTL, VMBUF_KIND_POOL };
 
 /* Read the region header through a temporary mapping; the device is ours only if it matches. */
-static int vmbuf_read_header(struct pci_dev *pdev, struct virtio_vmbuf_region *hdr)
+static int vmbuf_read_header(struct pci_dev *pdev, struct vmbuf_ivshmem_region *hdr)
 {
 	resource_size_t len = pci_resource_len(pdev, 2);
 	void *map;
@@ -44,7 +44,7 @@ static int vmbuf_read_header(struct pci_dev *pdev, struct virtio_vmbuf_region *h
 		return -ENOMEM;
 	memcpy(hdr, map, sizeof(*hdr));
 	memunmap(map);
-	if (le32_to_cpu(hdr->magic) != VIRTIO_VMBUF_MAGIC)
+	if (le32_to_cpu(hdr->magic) != VMBUF_IVSHMEM_MAGIC)
 		return -ENODEV;
 	if (le16_to_cpu(hdr->version) != VIRTIO_VMBUF_VERSION) {
 		dev_err(&pdev->dev, "region version %u, this driver speaks %u\n",
@@ -60,7 +60,7 @@ static int vmbuf_read_header(struct pci_dev *pdev, struct virtio_vmbuf_region *h
 
 static int vmbuf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct virtio_vmbuf_region hdr;
+	struct vmbuf_ivshmem_region hdr;
 	void __iomem *regs;
 	int ret;
 
@@ -80,10 +80,10 @@ static int vmbuf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_master(pdev);
 
 	switch (le16_to_cpu(hdr.kind)) {
-	case VIRTIO_VMBUF_KIND_CTL:
+	case VMBUF_IVSHMEM_KIND_CTL:
 		ret = vmbuf_ctl_probe(pdev, regs);
 		break;
-	case VIRTIO_VMBUF_KIND_POOL:
+	case VMBUF_IVSHMEM_KIND_POOL:
 		ret = vmbuf_pool_probe(pdev, regs, &hdr);
 		break;
 	default:

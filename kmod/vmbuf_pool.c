@@ -28,16 +28,16 @@ static void vmbuf_pool_match_one(struct vmbuf_pool *pool)
 	for (i = 0; i < ctl->npools; i++) {
 		const struct virtio_vmbuf_pool_info *pi = &ctl->pools[i];
 
-		if (le16_to_cpu(pi->position) != pool->position)
+		if (le64_to_cpu(pi->locator) != pool->position)
 			continue;
 		if (le64_to_cpu(pi->size) != pool->size ||
-		    le64_to_cpu(pi->data_offset) >= pool->size) {
+		    le32_to_cpu(pi->data_offset) >= pool->size) {
 			dev_err(&pool->pdev->dev, "pool size %pa does not match the daemon's\n",
 				&pool->size);
 			return;
 		}
 		pool->pool_id = le32_to_cpu(pi->pool_id);
-		pool->data_offset = le64_to_cpu(pi->data_offset);
+		pool->data_offset = le32_to_cpu(pi->data_offset);
 		memcpy(pool->name, pi->name, VIRTIO_VMBUF_NAME_MAX);
 		pool->name[VIRTIO_VMBUF_NAME_MAX] = '\0';
 		pool->matched = true;
@@ -111,7 +111,7 @@ int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg)
 	if (!found->has_irq)
 		return -EOPNOTSUPP;
 	if (x.peer)
-		iowrite32(x.peer << 16, found->regs + 12);
+		iowrite32(x.peer << 16, found->regs + VMBUF_IVSHMEM_REG_DOORBELL);
 	if (x.timeout_ms) {
 		left = wait_event_interruptible_timeout(found->doorbell_wq,
 							(u64)atomic64_read(&found->doorbells) !=
@@ -127,7 +127,7 @@ int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg)
 }
 
 int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
-		     const struct virtio_vmbuf_region *hdr)
+		     const struct vmbuf_ivshmem_region *hdr)
 {
 	struct device *dev = &pdev->dev;
 	struct vmbuf_pool *pool;
@@ -138,7 +138,7 @@ int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
 		return -ENOMEM;
 	pool->pdev = pdev;
 	pool->regs = regs;
-	pool->position = ioread32(regs + 8);
+	pool->position = ioread32(regs + VMBUF_IVSHMEM_REG_IVPOSITION);
 	pool->phys = pci_resource_start(pdev, 2);
 	pool->size = pci_resource_len(pdev, 2);
 	mutex_init(&pool->lock);

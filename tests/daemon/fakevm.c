@@ -40,30 +40,30 @@ int fakevm_connect(struct fakevm *vm, const char *sockdir, const char *name)
 		return -EPROTO;
 	if (ivshmem_recv(vm->sock, &vm->id, &fd) < 0)
 		return -EPROTO;
-	while (ndb < VIRTIO_VMBUF_CTL_VECTORS || nirq < VIRTIO_VMBUF_CTL_VECTORS || shm < 0) {
+	while (ndb < VMBUF_IVSHMEM_CTL_VECTORS || nirq < VMBUF_IVSHMEM_CTL_VECTORS || shm < 0) {
 		if (ivshmem_recv(vm->sock, &v, &fd) < 0 || fd < 0)
 			return -EPROTO;
 		if (v == -1)
 			shm = fd;
-		else if (v == VIRTIO_VMBUF_DAEMON_PEER && ndb < VIRTIO_VMBUF_CTL_VECTORS)
+		else if (v == VMBUF_IVSHMEM_DAEMON_PEER && ndb < VMBUF_IVSHMEM_CTL_VECTORS)
 			vm->doorbell[ndb++] = fd;
-		else if (v == vm->id && nirq < VIRTIO_VMBUF_CTL_VECTORS)
+		else if (v == vm->id && nirq < VMBUF_IVSHMEM_CTL_VECTORS)
 			vm->irq[nirq++] = fd;
 		else
 			return -EPROTO;
 	}
-	vm->size = VIRTIO_VMBUF_CTL_SIZE;
+	vm->size = VMBUF_IVSHMEM_CTL_SIZE;
 	vm->map = mmap(NULL, vm->size, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
 	close(shm);
 	if (vm->map == MAP_FAILED)
 		return -errno;
-	vm->cfg = (void *)(vm->map + VIRTIO_VMBUF_CTL_CFG_OFFSET);
+	vm->cfg = (void *)(vm->map + VMBUF_IVSHMEM_CTL_CFG_OFFSET);
 	return 0;
 }
 
 void fakevm_close(struct fakevm *vm)
 {
-	for (unsigned int i = 0; i < VIRTIO_VMBUF_CTL_VECTORS; i++) {
+	for (unsigned int i = 0; i < VMBUF_IVSHMEM_CTL_VECTORS; i++) {
 		close(vm->doorbell[i]);
 		close(vm->irq[i]);
 	}
@@ -97,9 +97,9 @@ int fakevm_set_status(struct fakevm *vm, uint32_t status, int32_t *error)
 	uint32_t gen = le32toh(__atomic_load_n(&vm->cfg->generation, __ATOMIC_ACQUIRE));
 
 	vm->cfg->driver_status = htole32(status);
-	fakevm_ring(vm, VIRTIO_VMBUF_VEC_CONFIG);
+	fakevm_ring(vm, VMBUF_IVSHMEM_VEC_CONFIG);
 	for (int i = 0; i < 100; i++) {
-		fakevm_wait_irq(vm, VIRTIO_VMBUF_VEC_CONFIG, 100);
+		fakevm_wait_irq(vm, VMBUF_IVSHMEM_VEC_CONFIG, 100);
 		if (le32toh(__atomic_load_n(&vm->cfg->generation, __ATOMIC_ACQUIRE)) != gen)
 			break;
 	}
@@ -111,7 +111,7 @@ int fakevm_set_status(struct fakevm *vm, uint32_t status, int32_t *error)
 void fakevm_queue(struct fakevm *vm, unsigned int q, unsigned int size, uint64_t desc,
 		  uint64_t avail, uint64_t used, unsigned int enable)
 {
-	struct virtio_vmbuf_queue_cfg *c = &vm->cfg->queues[q];
+	struct vmbuf_ivshmem_queue_cfg *c = &vm->cfg->queues[q];
 
 	c->size = htole16(size);
 	c->enable = htole16(enable);
@@ -148,7 +148,7 @@ int fakevm_call(struct fakevm *vm, const void *req, size_t len, void *resp, size
 	vm->avail->ring[vm->avail_idx % vm->num] = htole16(head);
 	vm->avail_idx++;
 	__atomic_store_n(&vm->avail->idx, htole16(vm->avail_idx), __ATOMIC_RELEASE);
-	fakevm_ring(vm, VIRTIO_VMBUF_VEC_CTL);
+	fakevm_ring(vm, VMBUF_IVSHMEM_VEC_CTL);
 	for (int i = 0; i < 50; i++) {
 		if (le16toh(__atomic_load_n(&vm->used->idx, __ATOMIC_ACQUIRE)) != vm->last_used) {
 			struct vring_used_elem *e = &vm->used->ring[vm->last_used % vm->num];
@@ -158,7 +158,7 @@ int fakevm_call(struct fakevm *vm, const void *req, size_t len, void *resp, size
 			memcpy(resp, vm->map + BUF_RESP, n < cap ? n : cap);
 			return (int)n;
 		}
-		fakevm_wait_irq(vm, VIRTIO_VMBUF_VEC_CTL, 100);
+		fakevm_wait_irq(vm, VMBUF_IVSHMEM_VEC_CTL, 100);
 	}
 	return -1;
 }

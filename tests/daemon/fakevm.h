@@ -10,16 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/virtio_ring.h>
-#include <linux/virtio_vmbuf.h>
+#include <linux/vmbuf_ivshmem.h>
 
 struct fakevm {
 	int sock;
 	int64_t id;
 	uint8_t *map;
 	size_t size;
-	int doorbell[VIRTIO_VMBUF_CTL_VECTORS];
-	int irq[VIRTIO_VMBUF_CTL_VECTORS];
-	struct virtio_vmbuf_ctl_cfg *cfg;
+	int doorbell[VMBUF_IVSHMEM_CTL_VECTORS];
+	int irq[VMBUF_IVSHMEM_CTL_VECTORS];
+	struct vmbuf_ivshmem_ctl_cfg *cfg;
 	/* A well-formed control queue the helpers below use. */
 	unsigned int num;
 	struct vring_desc *desc;

@@ -128,7 +128,7 @@ static void bad_layouts(struct fakevm *evil, struct fakevm *good)
 		{ "ring size 32768 (over the maximum)", 32768, 8192, 16384, 20480, 1 },
 		{ "ring size 3 (not a power of two)", 3, 8192, 16384, 20480, 1 },
 		{ "descriptor table in the header page", 64, 0, 16384, 20480, 1 },
-		{ "descriptor table past the region", 64, VIRTIO_VMBUF_CTL_SIZE - 512, 16384, 20480, 1 },
+		{ "descriptor table past the region", 64, VMBUF_IVSHMEM_CTL_SIZE - 512, 16384, 20480, 1 },
 		{ "used ring address overflowing 64 bits", 64, 8192, 16384, UINT64_MAX - 7, 1 },
 		{ "misaligned descriptor table", 64, 8200, 16384, 20480, 1 },
 		{ "queue not enabled", 64, 8192, 16384, 20480, 0 },
@@ -159,8 +159,8 @@ static void post(struct fakevm *evil, const struct vring_desc *d, unsigned int n
 	evil->avail->ring[evil->avail_idx % evil->num] = htole16(head);
 	evil->avail_idx += idx_bump;
 	__atomic_store_n(&evil->avail->idx, htole16(evil->avail_idx), __ATOMIC_RELEASE);
-	fakevm_ring(evil, VIRTIO_VMBUF_VEC_CTL);
-	fakevm_wait_irq(evil, VIRTIO_VMBUF_VEC_CONFIG, 2000);
+	fakevm_ring(evil, VMBUF_IVSHMEM_VEC_CTL);
+	fakevm_wait_irq(evil, VMBUF_IVSHMEM_VEC_CONFIG, 2000);
 }
 
 static void bad_chains(struct fakevm *evil, struct fakevm *good)
@@ -179,7 +179,7 @@ static void bad_chains(struct fakevm *evil, struct fakevm *good)
 		  2, 0, 1, -ELOOP },
 		{ "self-referencing descriptor with a length", { { htole64(req), htole32(16), NEXT, 0 } },
 		  1, 0, 1, -E2BIG },
-		{ "buffer outside the region", { { htole64(VIRTIO_VMBUF_CTL_SIZE), htole32(16), 0, 0 } },
+		{ "buffer outside the region", { { htole64(VMBUF_IVSHMEM_CTL_SIZE), htole32(16), 0, 0 } },
 		  1, 0, 1, -EFAULT },
 		{ "length running past the region", { { htole64(req), htole32(0xffffffff), 0, 0 } },
 		  1, 0, 1, -EFAULT },
@@ -295,10 +295,10 @@ static void garbage(struct fakevm *evil, struct fakevm *good)
 				v &= 0x0003003f;	/* small values: plausible indexes */
 			memcpy(evil->map + i, &v, 4);
 		}
-		fakevm_ring(evil, VIRTIO_VMBUF_VEC_CTL);
-		fakevm_ring(evil, VIRTIO_VMBUF_VEC_EVENT);
+		fakevm_ring(evil, VMBUF_IVSHMEM_VEC_CTL);
+		fakevm_ring(evil, VMBUF_IVSHMEM_VEC_EVENT);
 		if (round % 50 == 0)
-			fakevm_wait_irq(evil, VIRTIO_VMBUF_VEC_CONFIG, 200);
+			fakevm_wait_irq(evil, VMBUF_IVSHMEM_VEC_CONFIG, 200);
 	}
 	CHECK(daemon_alive(), "daemon alive after 300 rounds of ring garbage");
 	recover(evil, "ring garbage");

@@ -17,6 +17,14 @@
 #include "log.h"
 #include <linux/virtio_vmbuf.h>
 
+static void fuzz_event(void *opaque, const struct virtio_vmbuf_event *ev)
+{
+	(void)opaque;
+	(void)ev;
+}
+
+static const struct core_vm_ops fuzz_ops = { .event = fuzz_event };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct core *core;
@@ -51,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 1)
 		return 0;
-	core_vm_connect(vm);
+	core_vm_connect(vm, &fuzz_ops, NULL);
 	if (data[0] & 1)
 		core_vm_request(vm, &hello, sizeof(hello), resp, sizeof(resp));
 	data++;

@@ -20,6 +20,7 @@ EXPECTED = [
     "usr/bin/vmbufctl",
     "usr/bin/vmbuf",
     "usr/include/libvmbuf.h",
+    "usr/include/vmbuf/linux/vmbuf.h",
     "usr/lib/x86_64-linux-gnu/libvmbuf.so",
     "usr/lib/x86_64-linux-gnu/libvmbuf.so.0",
     "usr/lib/x86_64-linux-gnu/libvmbuf.so.0.1.0",
@@ -36,6 +37,8 @@ EXPECTED = [
     "usr/src/vmbuf-0.1.0/vmbuf_main.c",
     "usr/src/vmbuf-0.1.0/include/uapi/linux/virtio_vmbuf.h",
     "usr/src/vmbuf-0.1.0/include/uapi/linux/vmbuf.h",
+    "usr/src/vmbuf-0.1.0/include/uapi/linux/vmbuf_ivshmem.h",
+    "usr/src/vmbuf-0.1.0/include/vmbuf/wire.h",
 ]
 
 n = failed = 0
@@ -82,9 +85,11 @@ def main():
         check(flags.returncode == 0, "pkg-config libvmbuf", flags.stderr)
         prog = os.path.join(tmp, "consumer.c")
         with open(prog, "w") as f:
-            f.write('#include <libvmbuf.h>\n#include <stdio.h>\n'
-                    'int main(void) { struct vmbuf_client *c = vmbuf_client_connect("/nonexistent");\n'
-                    '  return c == NULL ? 0 : 1; }\n')
+            # The guest UAPI and the library's header together: one struct vmbuf_meta.
+            f.write('#include <linux/vmbuf.h>\n#include <libvmbuf.h>\n#include <stdio.h>\n'
+                    'int main(void) { struct vmbuf_meta m = { .width = 64 };\n'
+                    '  struct vmbuf_client *c = vmbuf_client_connect("/nonexistent");\n'
+                    '  return c == NULL && m.width == 64 && VMBUF_HANDLE_SIZE == 16 ? 0 : 1; }\n')
         # A sanitizer build of the library needs the same runtime in the program.
         san = ["-fsanitize=address,undefined"] if "__asan" in r.stdout + run(
             ["nm", "-D", lib]).stdout else []

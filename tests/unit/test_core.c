@@ -33,6 +33,18 @@ static int32_t alloc(uint32_t pool, uint64_t size, uint64_t *id, uint64_t *off)
 	return s;
 }
 
+/* A transport whose locator is recognisable: the pool id plus 0x1000. */
+static uint64_t locate(void *opaque, const struct pool *p)
+{
+	(void)opaque;
+	return 0x1000 + p->id;
+}
+
+static const struct core_vm_ops ops = {
+	.locator_kind = VIRTIO_VMBUF_LOCATOR_IVPOSITION,
+	.locate = locate,
+};
+
 static int32_t free_buf(uint64_t id)
 {
 	struct virtio_vmbuf_free f = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_FREE),
@@ -45,7 +57,8 @@ int main(void)
 {
 	static struct config cfg;
 	struct virtio_vmbuf_hello h = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
-					.hdr.id = htole64(42), .version = htole32(1) };
+					.hdr.id = htole64(42),
+					.version = htole32(VIRTIO_VMBUF_VERSION) };
 	struct virtio_vmbuf_hello_resp *hr = (void *)resp;
 	struct core *c;
 	struct pool *p;
@@ -64,14 +77,18 @@ int main(void)
 	CHECK(core_new(&c, &cfg) == 0, "core_new");
 	vm = core_vm_by_name(c, "a");
 	p = core_pool_by_name(c, "p");
-	CHECK(vm && p && core_vm_connect(vm) == 0 && core_vm_connect(vm) == -EBUSY,
+	CHECK(vm && p && core_vm_connect(vm, &ops, NULL) == 0 &&
+	      core_vm_connect(vm, &ops, NULL) == -EBUSY,
 	      "connect once, second connect EBUSY");
 
 	CHECK(alloc(1, 4096, &id, &off) == -EPROTO, "ALLOC before HELLO: EPROTO");
 	CHECK(req(&h, sizeof(h)) == 0 && le64toh(hr->resp.id) == 42, "HELLO echoes the id");
 	CHECK(le32toh(hr->npools) == 1 && !strcmp(hr->pools[0].name, "p") &&
-	      le16toh(hr->pools[0].position) == (1 << 8 | 1) && le64toh(hr->quota_bytes) == 4 << 20 &&
-	      !strcmp(hr->vm_name, "a"), "HELLO lists only a's pool, its position and quota");
+	      le64toh(hr->pools[0].locator) == 0x1001 &&
+	      le32toh(hr->locator_kind) == VIRTIO_VMBUF_LOCATOR_IVPOSITION &&
+	      le32toh(hr->pools[0].data_offset) == VIRTIO_VMBUF_POOL_DATA_OFFSET &&
+	      le64toh(hr->quota_bytes) == 4 << 20 && !strcmp(hr->vm_name, "a"),
+	      "HELLO lists only a's pool, the transport's locator for it, and the quota");
 
 	CHECK(alloc(2, 4096, &id, &off) == -ENOENT, "pool q is not a's: ENOENT");
 	CHECK(alloc(1, 100, &id, &off) == 0 && off >= 4096 && off % 4096 == 0, "ALLOC 100 bytes");

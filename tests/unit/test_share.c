@@ -1,7 +1,7 @@
 /*
  * test_share - export/import semantics straight through core_vm_request():
  * access rules and their errnos, names per pool, reference counting, and
- * the events each step sends (captured from the core's event sink).
+ * the events each step sends (captured through the harness's transport ops).
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -19,9 +19,8 @@ static struct {
 } events[64];
 static unsigned int nevents;
 
-static void sink(void *opaque, struct core_vm *vm, const struct virtio_vmbuf_event *ev)
+static void sink(struct core_vm *vm, const struct virtio_vmbuf_event *ev)
 {
-	(void)opaque;
 	if (nevents < 64) {
 		events[nevents].to = vm;
 		events[nevents].ev = *ev;
@@ -121,7 +120,6 @@ int main(void)
 
 	log_init("test_share", LOG_ERR);
 	CHECK(harness_setup(&cfg, text, err, sizeof(err)) == 0, "setup (%s)", err);
-	core_set_event_sink(c, sink, NULL);
 	hello("a");
 	hello("b");
 	hello("c");

@@ -21,9 +21,8 @@ static struct {
 } evs[64];
 static unsigned int nevs;
 
-static void sink(void *opaque, struct core_vm *vm, const struct virtio_vmbuf_event *ev)
+static void sink(struct core_vm *vm, const struct virtio_vmbuf_event *ev)
 {
-	(void)opaque;
 	if (le32toh(ev->type) == VIRTIO_VMBUF_EVT_TIMELINE_REACHED && nevs < 64) {
 		evs[nevs].to = vm;
 		evs[nevs].value = le64toh(ev->value);
@@ -86,14 +85,13 @@ int main(void)
 
 	log_init("test_timeline", LOG_ERR);
 	CHECK(harness_setup(&cfg, text, err, sizeof(err)) == 0, "setup (%s)", err);
-	core_set_event_sink(c, sink, NULL);
 	hello("a");
 	hello("c");
 	{
 		struct virtio_vmbuf_hello hl = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
-						 .version = htole32(1) };
+						 .version = htole32(VIRTIO_VMBUF_VERSION) };
 
-		core_vm_connect(core_vm_by_name(c, "b"));
+		core_vm_connect(core_vm_by_name(c, "b"), &harness_ops, core_vm_by_name(c, "b"));
 		req("b", &hl, sizeof(hl));
 		CHECK(le32toh(((struct virtio_vmbuf_hello_resp *)resp)->fence_timeout_ms) == 700,
 		      "HELLO: a VM's fence timeout may be lower than the daemon's");

@@ -56,8 +56,8 @@ def _fail(msg):
 class Paths:
     def __init__(self, build):
         self.build = os.path.abspath(build)
-        self.vmbufd = os.path.join(self.build, "host", "vmbufd")
-        self.vmbufctl = os.path.join(self.build, "host", "vmbufctl")
+        self.vmbufd = os.path.join(self.build, "host", "daemon", "vmbufd")
+        self.vmbufctl = os.path.join(self.build, "host", "ctl", "vmbufctl")
         self.ko = os.path.join(self.build, "kmod", "vmbuf.ko")
         self.guest_bins = [os.path.join(self.build, "guest", "vmbuf"),
                            os.path.join(self.build, "guest", "vmbuf-demo"),

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
 /*
  * virtio-vmbuf: the device protocol between the guest driver (vmbuf.ko) and
- * the device (vmbufd). One header, shared by the kernel module, the daemon,
- * the tests and the tools; docs/protocol.md is the prose specification.
+ * the device (vmbufd), whatever carries it. One header, shared by the kernel
+ * module, the daemon, the tests and the tools; docs/protocol.md is the prose
+ * specification. How a transport lays the device out lives beside it:
+ * linux/vmbuf_ivshmem.h for ivshmem (transport T1).
  *
- * Everything is little-endian. Every region (the per-VM control region and
- * each pool) starts with struct virtio_vmbuf_region. The control region also
- * holds struct virtio_vmbuf_ctl_cfg at VIRTIO_VMBUF_CTL_CFG_OFFSET, and the
- * two split virtqueues (control, event) plus their buffers anywhere at or
- * above data_offset; descriptor addresses are byte offsets into that region.
- *
+ * Everything is little-endian. The device has two split virtqueues
+ * (VIRTIO_VMBUF_VQ_CTL: requests from the driver, one response each;
+ * VIRTIO_VMBUF_VQ_EVENT: buffers the driver posts, filled with events).
  * Control messages start with struct virtio_vmbuf_hdr; every request gets
  * exactly one response starting with struct virtio_vmbuf_resp, whose status
  * is 0 or a negative Linux errno.
@@ -19,116 +18,31 @@
 
 #include <linux/types.h>
 
-#define VIRTIO_VMBUF_MAGIC		0x46424d56u	/* "VMBF" */
-#define VIRTIO_VMBUF_VERSION		1
-
-/* struct virtio_vmbuf_region.kind */
-#define VIRTIO_VMBUF_KIND_CTL		1
-#define VIRTIO_VMBUF_KIND_POOL		2
+#define VIRTIO_VMBUF_VERSION		2
 
 #define VIRTIO_VMBUF_NAME_MAX		32	/* including the NUL */
 #define VIRTIO_VMBUF_MAX_POOLS		16	/* pools one VM can see */
 #define VIRTIO_VMBUF_MSG_MAX		1024	/* largest request or response */
 #define VIRTIO_VMBUF_QUEUE_MAX		1024	/* largest ring the device accepts */
 
-/* Fixed sizes and placement. */
-#define VIRTIO_VMBUF_CTL_SIZE		(1u << 20)	/* control region, bytes */
-#define VIRTIO_VMBUF_CTL_CFG_OFFSET	256
-#define VIRTIO_VMBUF_CTL_DATA_OFFSET	4096
+/* Pools are powers of two >= 2 MiB; the first page is kept for a transport's header. */
+#define VIRTIO_VMBUF_POOL_MIN		(2u << 20)
 #define VIRTIO_VMBUF_POOL_DATA_OFFSET	4096
-#define VIRTIO_VMBUF_POOL_MIN		(2u << 20)	/* pools are powers of two >= 2 MiB */
 
-/* Virtqueues of the control device. */
+/* Virtqueues. */
 #define VIRTIO_VMBUF_VQ_CTL		0
 #define VIRTIO_VMBUF_VQ_EVENT		1
 #define VIRTIO_VMBUF_NUM_VQS		2
 
 /*
- * ivshmem doorbell vectors of the control device. The guest rings the
- * daemon's peer id with these; the daemon interrupts the guest on them.
+ * Device states, as the device model sees them: RESET until the driver
+ * sets DRIVER_OK with valid queues, LIVE, BROKEN after a protocol
+ * violation until the driver resets the device. How a transport shows them
+ * to the driver is its own (see linux/vmbuf_ivshmem.h).
  */
-#define VIRTIO_VMBUF_VEC_CTL		0	/* control queue: request / response */
-#define VIRTIO_VMBUF_VEC_EVENT		1	/* event queue: buffers / events */
-#define VIRTIO_VMBUF_VEC_CONFIG		2	/* status change / state change */
-#define VIRTIO_VMBUF_CTL_VECTORS	3
-#define VIRTIO_VMBUF_POOL_VECTORS	1	/* pool devices: VM-to-VM doorbell */
-#define VIRTIO_VMBUF_DAEMON_PEER	0	/* the daemon's ivshmem peer id */
-
-/**
- * struct virtio_vmbuf_region - header at offset 0 of every region
- * @magic: VIRTIO_VMBUF_MAGIC; the guest binds only devices carrying it
- * @version: VIRTIO_VMBUF_VERSION
- * @kind: VIRTIO_VMBUF_KIND_CTL or VIRTIO_VMBUF_KIND_POOL
- * @size: size of the region in bytes (a power of two)
- * @data_offset: first byte the driver (ctl) or the allocator (pool) uses
- * @pool_id: pool id (pool regions), 0 (control regions)
- * @vectors: doorbell vectors the daemon provides for this device
- * @name: pool name or VM name, NUL-padded
- * @reserved: zero
- *
- * Written by the daemon when the region is created. Every member of a pool
- * can write the pool's header, so a guest trusts only what the HELLO
- * response (received through its private control region) says.
- */
-struct virtio_vmbuf_region {
-	__le32 magic;
-	__le16 version;
-	__le16 kind;
-	__le64 size;
-	__le64 data_offset;
-	__le32 pool_id;
-	__le32 vectors;
-	char name[VIRTIO_VMBUF_NAME_MAX];
-	__le64 reserved[4];
-};
-
-/**
- * struct virtio_vmbuf_queue_cfg - one virtqueue, written by the driver
- * @size: entries, a power of two in 1..VIRTIO_VMBUF_QUEUE_MAX
- * @enable: 1 to use the queue
- * @reserved: zero
- * @desc: offset of the descriptor table (16-byte aligned)
- * @avail: offset of the available ring (2-byte aligned)
- * @used: offset of the used ring (4-byte aligned)
- */
-struct virtio_vmbuf_queue_cfg {
-	__le16 size;
-	__le16 enable;
-	__le32 reserved;
-	__le64 desc;
-	__le64 avail;
-	__le64 used;
-};
-
-/* struct virtio_vmbuf_ctl_cfg.device_state */
 #define VIRTIO_VMBUF_STATE_RESET	0
 #define VIRTIO_VMBUF_STATE_LIVE		1
 #define VIRTIO_VMBUF_STATE_BROKEN	2
-
-/**
- * struct virtio_vmbuf_ctl_cfg - control device configuration
- * @driver_status: driver writes VIRTIO_CONFIG_S_* bits, then rings
- *	VIRTIO_VMBUF_VEC_CONFIG; 0 resets the device (the VM's buffers are freed)
- * @reserved0: zero
- * @queues: the driver's virtqueue layout, read when DRIVER_OK is set
- * @device_state: written by the device: VIRTIO_VMBUF_STATE_*
- * @device_error: written by the device: 0, or why it is broken (negative errno)
- * @generation: written by the device: bumped on every state change
- * @reserved1: zero
- *
- * The device copies what it needs when the driver rings the config vector,
- * and never reads these fields again until the next ring: later writes by
- * the guest change nothing.
- */
-struct virtio_vmbuf_ctl_cfg {
-	__le32 driver_status;
-	__le32 reserved0;
-	struct virtio_vmbuf_queue_cfg queues[VIRTIO_VMBUF_NUM_VQS];
-	__le32 device_state;
-	__le32 device_error;
-	__le32 generation;
-	__le32 reserved1;
-};
 
 /* Request types (struct virtio_vmbuf_hdr.type). */
 enum virtio_vmbuf_type {
@@ -178,22 +92,26 @@ struct virtio_vmbuf_hello {
 	__le64 features;
 };
 
+/* struct virtio_vmbuf_hello_resp.locator_kind: what a pool's @locator means. */
+#define VIRTIO_VMBUF_LOCATOR_NONE	0	/* the VM maps no pool (host clients) */
+#define VIRTIO_VMBUF_LOCATOR_IVPOSITION	1	/* ivshmem: IVPosition of the pool's device */
+
 /**
  * struct virtio_vmbuf_pool_info - a pool the VM is a member of
  * @pool_id: id used in ALLOC
- * @position: the ivshmem peer id (IVPosition) the daemon gave this VM on the
- *	pool's device; the guest matches devices by it, not by the region header
- * @flags: zero
- * @size: pool size in bytes
  * @data_offset: first allocatable byte
+ * @locator: where the VM finds the pool's memory, filled in by the transport
+ *	(see @locator_kind of the HELLO response). It comes through the VM's
+ *	private control path and names something no other VM can forge; the
+ *	guest matches pool memory by it, never by bytes inside a pool.
+ * @size: pool size in bytes
  * @name: pool name
  */
 struct virtio_vmbuf_pool_info {
 	__le32 pool_id;
-	__le16 position;
-	__le16 flags;
+	__le32 data_offset;
+	__le64 locator;
 	__le64 size;
-	__le64 data_offset;
 	char name[VIRTIO_VMBUF_NAME_MAX];
 };
 
@@ -204,7 +122,7 @@ struct virtio_vmbuf_hello_resp {
 	__le64 features;
 	__le64 quota_bytes;	/* 0: no quota */
 	__le32 fence_timeout_ms;	/* the longest a guest lets a cross-VM fence wait */
-	__le32 reserved;
+	__le32 locator_kind;	/* VIRTIO_VMBUF_LOCATOR_*, for every pool below */
 	char vm_name[VIRTIO_VMBUF_NAME_MAX];
 	struct virtio_vmbuf_pool_info pools[VIRTIO_VMBUF_MAX_POOLS];
 };
@@ -411,35 +329,5 @@ struct virtio_vmbuf_event {
 	char vm[VIRTIO_VMBUF_NAME_MAX];
 	__u8 reserved[16];
 };
-
-/* Layout checks: these structs are ABI. */
-_Static_assert(sizeof(struct virtio_vmbuf_region) == 96, "region header");
-_Static_assert(sizeof(struct virtio_vmbuf_queue_cfg) == 32, "queue cfg");
-_Static_assert(sizeof(struct virtio_vmbuf_ctl_cfg) == 88, "ctl cfg");
-_Static_assert(sizeof(struct virtio_vmbuf_hdr) == 16, "hdr");
-_Static_assert(sizeof(struct virtio_vmbuf_resp) == 16, "resp");
-_Static_assert(sizeof(struct virtio_vmbuf_hello) == 32, "hello");
-_Static_assert(sizeof(struct virtio_vmbuf_pool_info) == 56, "pool info");
-_Static_assert(sizeof(struct virtio_vmbuf_hello_resp) == 80 + 16 * 56, "hello resp");
-_Static_assert(sizeof(struct virtio_vmbuf_hello_resp) <= VIRTIO_VMBUF_MSG_MAX, "msg max");
-_Static_assert(sizeof(struct virtio_vmbuf_alloc) == 32, "alloc");
-_Static_assert(sizeof(struct virtio_vmbuf_alloc_resp) == 40, "alloc resp");
-_Static_assert(sizeof(struct virtio_vmbuf_free) == 24, "free");
-_Static_assert(sizeof(struct virtio_vmbuf_meta) == 256, "meta");
-_Static_assert(sizeof(struct virtio_vmbuf_export) == 576, "export");
-_Static_assert(sizeof(struct virtio_vmbuf_export) <= VIRTIO_VMBUF_MSG_MAX, "export fits");
-_Static_assert(sizeof(struct virtio_vmbuf_export_resp) == 32, "export resp");
-_Static_assert(sizeof(struct virtio_vmbuf_import) == 72, "import");
-_Static_assert(sizeof(struct virtio_vmbuf_import_resp) == 384, "import resp");
-_Static_assert(sizeof(struct virtio_vmbuf_release) == 24, "release");
-_Static_assert(sizeof(struct virtio_vmbuf_revoke) == 32, "revoke");
-_Static_assert(sizeof(struct virtio_vmbuf_event) == 128, "event");
-_Static_assert(sizeof(struct virtio_vmbuf_signal) == 48, "signal");
-_Static_assert(sizeof(struct virtio_vmbuf_watch) == 40, "watch");
-_Static_assert(sizeof(struct virtio_vmbuf_timeline_resp) == 32, "timeline resp");
-_Static_assert(__builtin_offsetof(struct virtio_vmbuf_region, name) == 32, "name");
-_Static_assert(__builtin_offsetof(struct virtio_vmbuf_ctl_cfg, device_state) == 72, "state");
-_Static_assert(VIRTIO_VMBUF_CTL_CFG_OFFSET + sizeof(struct virtio_vmbuf_ctl_cfg) <=
-	       VIRTIO_VMBUF_CTL_DATA_OFFSET, "ctl cfg fits below data");
 
 #endif /* _UAPI_LINUX_VIRTIO_VMBUF_H */

@@ -1,0 +1,34 @@
+/*
+ * socket - the daemon's listening unix sockets and the directories they live
+ * in, shared by every transport and by host.sock.
+ *
+ * Return convention (util.h): 0 or a negative errno.
+ */
+#ifndef VMBUF_SOCKET_H
+#define VMBUF_SOCKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Listen on @path with a non-blocking, close-on-exec socket of @type
+ * (SOCK_STREAM, SOCK_SEQPACKET), mode @mode, group @gid ((gid_t)-1: root's).
+ * A stale socket at @path is replaced, any other kind of file is not
+ * (-EEXIST).
+ */
+int socket_listen_unix(const char *path, int type, mode_t mode, gid_t gid, int *out);
+
+/* Accept one connection, non-blocking and close-on-exec: the fd or -errno. */
+int socket_accept(int listen_fd);
+
+/* mkdir @path with @mode (an existing directory is fine) and give it to @gid. */
+int socket_dir_make(const char *path, mode_t mode, gid_t gid);
+
+/*
+ * For a connection whose peer only ever hangs up (QEMU's ivshmem and the
+ * like): drain what it sent; true when it is gone (@events from epoll).
+ */
+bool socket_hung_up(int fd, uint32_t events);
+
+#endif

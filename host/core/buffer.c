@@ -1,0 +1,126 @@
+/*
+ * buffer - ranges of a pool a VM allocated: ALLOC and FREE, and the
+ * references that keep a range out of the pool while its owner or any
+ * importer holds it.
+ *
+ * ALLOC checks the VM's pool membership, buffer limit and quota before it
+ * takes anything; the range comes zeroed (pool.c zeroes at release). Buffer
+ * ids are looked up only among the requesting VM's own buffers, so another
+ * VM's id reads as ENOENT.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core-internal.h"
+#include "log.h"
+
+static struct pool *vm_pool(struct core_vm *vm, uint32_t pool_id)
+{
+	for (unsigned int i = 0; i < vm->npools; i++)
+		if (vm->pools[i]->id == pool_id)
+			return vm->pools[i];
+	return NULL;
+}
+
+struct buffer *buffer_of_vm(struct core_vm *vm, uint64_t id)
+{
+	struct buffer *b;
+
+	list_for_each(b, &vm->buffers, owner_link)
+		if (b->id == id)
+			return b;
+	return NULL;
+}
+
+void buffer_unref(struct buffer *b)
+{
+	int r;
+
+	if (--b->refs)
+		return;
+	r = pool_release(b->pool, b->off, b->size);
+	if (r < 0)
+		log_err("pool '%s': releasing [%llu, +%llu) failed: %s", b->pool->name,
+			(unsigned long long)b->off, (unsigned long long)b->size, strerror(-r));
+	list_del(&b->link);
+	free(b);
+}
+
+void buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why)
+{
+	if (b->export)
+		export_destroy(b->export, why);
+	list_del(&b->owner_link);
+	vm->used -= b->size;
+	vm->nbuffers--;
+	b->owner = NULL;
+	buffer_unref(b);
+}
+
+ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_alloc *a = req;
+	struct virtio_vmbuf_alloc_resp *r = out;
+	uint64_t size, off, got;
+	struct buffer *b;
+	struct pool *p;
+	int err;
+
+	size = le64toh(a->size);
+	if (a->flags || size == 0)
+		return -EINVAL;
+	p = vm_pool(vm, le32toh(a->pool_id));
+	if (!p)
+		return -ENOENT;
+	if (vm->nbuffers >= vm->cfg->max_buffers)
+		return -ENOSPC;
+	if (vm->cfg->quota && (size > vm->cfg->quota || vm->used > vm->cfg->quota - size))
+		return -EDQUOT;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	err = pool_alloc(p, size, &off, &got);
+	if (err < 0) {
+		free(b);
+		return err;
+	}
+	if (vm->cfg->quota && vm->used + got > vm->cfg->quota) {
+		/* Page rounding took it over the quota. */
+		pool_release(p, off, got);
+		free(b);
+		return -EDQUOT;
+	}
+	b->id = vm->core->next_buffer_id++;
+	b->pool = p;
+	b->off = off;
+	b->size = got;
+	b->owner = vm;
+	b->refs = 1;
+	list_add_tail(&vm->core->buffers, &b->link);
+	list_add_tail(&vm->buffers, &b->owner_link);
+	vm->used += got;
+	vm->nbuffers++;
+	r->buffer_id = htole64(b->id);
+	r->offset = htole64(off);
+	r->size = htole64(got);
+	log_debug("vm '%s': alloc buffer %llu in '%s' at %llu, %llu bytes", vm->cfg->name,
+		  (unsigned long long)b->id, p->name, (unsigned long long)off,
+		  (unsigned long long)got);
+	return sizeof(*r);
+}
+
+ssize_t buffer_req_free(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_free *f = req;
+	struct buffer *b;
+
+	(void)out;
+	b = buffer_of_vm(vm, le64toh(f->buffer_id));
+	if (!b)
+		return -ENOENT;
+	log_debug("vm '%s': free buffer %llu", vm->cfg->name, (unsigned long long)b->id);
+	buffer_disown(vm, b, -ECANCELED);
+	return sizeof(struct virtio_vmbuf_resp);
+}

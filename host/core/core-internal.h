@@ -1,0 +1,169 @@
+/*
+ * core-internal - the core's objects and the functions its files offer each
+ * other. Not for transports (they use core.h).
+ *
+ * Files, each calling only the ones listed before it:
+ *   vm.c        VM lookups, pool membership, event delivery
+ *   timeline.c  a timeline's waiters: wake, end, forget a VM
+ *   export.c    exports: lookup by handle and name, access, destroy
+ *   buffer.c    buffers: ALLOC, FREE, references
+ *   share.c     EXPORT, IMPORT, RELEASE, REVOKE; a VM's imports
+ *   signal.c    SIGNAL, WATCH
+ *   core.c      the core, VM lifecycle (connect, reset, host clients), HELLO
+ *   request.c   the request table: length and state checks, dispatch
+ *   status.c    the JSON state for vmbufctl
+ *
+ * Lifetimes: a buffer has one reference for its owner (until FREE, reset or
+ * disconnect) and one per import; its range goes back to the pool when the
+ * last reference goes. An export belongs to its buffer and ends at REVOKE,
+ * at the owner's FREE, or when the owner goes away; imports outlive it.
+ *
+ * Request handlers get a private, aligned copy of a request at least as
+ * long as the table says (request.c) and return the response length or a
+ * negative errno; a failed request changes nothing.
+ */
+#ifndef VMBUF_CORE_INTERNAL_H
+#define VMBUF_CORE_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "core.h"
+#include "list.h"
+#include <linux/virtio_vmbuf.h>
+
+struct export;
+
+/* Host clients (host.sock) act as VMs named "host" in slots after the configured VMs. */
+#define CORE_HOST_SLOTS 32
+#define CORE_MAX_SLOTS (CONFIG_MAX_VMS + CORE_HOST_SLOTS)
+
+struct buffer {
+	struct list link;	/* core.buffers */
+	struct list owner_link;	/* owner's buffers, while the owner holds it */
+	uint64_t id;
+	struct pool *pool;
+	uint64_t off, size;
+	struct core_vm *owner;	/* NULL once the owner let go */
+	unsigned int refs;
+	struct export *export;
+};
+
+/* A VM waiting for an export's timeline to reach a value. */
+struct waiter {
+	struct list link;	/* export.waiters, sorted by value */
+	struct core_vm *vm;
+	uint64_t value;
+};
+
+struct export {
+	struct list link;	/* core.exports */
+	uint64_t tl_value;	/* the timeline: only grows */
+	int32_t tl_error;	/* error signalled with tl_value */
+	struct list waiters;
+	uint8_t handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	char name[VIRTIO_VMBUF_NAME_MAX];
+	uint32_t flags;
+	struct buffer *buf;
+	bool allowed[CONFIG_MAX_VMS];	/* by VM slot - 1 */
+	struct virtio_vmbuf_meta meta;
+};
+
+struct import {
+	struct list link;	/* importer's imports */
+	uint64_t id;
+	struct buffer *buf;
+};
+
+struct core_vm {
+	struct core *core;
+	const struct config_vm *cfg;
+	unsigned int slot;	/* 1-based; host clients above CONFIG_MAX_VMS */
+	bool is_host;
+	bool attached;		/* host slots: in use */
+	const struct core_vm_ops *ops;	/* the transport's, while connected */
+	void *opaque;
+	bool connected;
+	bool hello;
+	uint64_t used;		/* bytes of buffers it owns */
+	unsigned int nbuffers, nimports, nwaiters;
+	unsigned int npools;
+	struct pool *pools[CONFIG_POOLS_PER_VM];
+	struct list buffers;	/* struct buffer.owner_link */
+	struct list imports;	/* struct import.link */
+};
+
+struct core {
+	const struct config *cfg;
+	uint64_t next_buffer_id, next_import_id;
+	unsigned int npools, nvms;
+	struct list buffers;
+	struct list exports;
+	struct config_vm host_cfg;
+	struct pool pools[CONFIG_MAX_POOLS];
+	struct core_vm vms[CONFIG_MAX_VMS];
+	struct core_vm hosts[CORE_HOST_SLOTS];
+};
+
+/* vm.c */
+/* Every configured VM, then every attached host client: for (i = 0; (vm = vm_next(c, &i));) */
+struct core_vm *vm_next(struct core *c, unsigned int *i);
+bool vm_in_pool(const struct core_vm *vm, const struct pool *p);
+/* Do @a and @b (distinct) share a pool? */
+bool vm_shares_pool(const struct core_vm *a, const struct core_vm *b);
+/* Send @ev to @vm if it is connected. */
+void vm_send_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev);
+
+/* timeline.c: every export carries a timeline (value 0 when exported). */
+/* Wake every waiter at or below @value: one event per VM. */
+void timeline_wake(struct export *e, uint64_t value, int32_t error);
+/* The export ends: every waiter hears TIMELINE_REACHED with @error. */
+void timeline_end(struct export *e, int32_t error);
+/* Wait for @value: 0, -ENOSPC (the VM's limit) or -ENOMEM. */
+int timeline_add_waiter(struct export *e, struct core_vm *vm, uint64_t value);
+/* @vm goes away: drop its waiters everywhere. */
+void timeline_vm_gone(struct core_vm *vm);
+
+/* export.c */
+struct export *export_by_handle(struct core *c, const uint8_t *handle);
+/* The live export called @name in @p, or NULL. */
+struct export *export_by_name(struct core *c, const struct pool *p, const char *name);
+/* Does the export's access list (or flags) let @vm in? */
+bool export_allows(const struct export *e, const struct core_vm *vm);
+/*
+ * May @vm import @e or use its timeline? 0, -ENOENT (no export), -ENXIO (not a
+ * member of its pool) or -EACCES (not allowed by the export).
+ */
+int export_may_use(const struct core_vm *vm, const struct export *e);
+/* Tell every VM @e allows (other than its owner) about it: OFFERED or REVOKED. */
+void export_notify(struct export *e, uint32_t type);
+/* End @e: waiters hear @error, allowed VMs REVOKED. */
+void export_destroy(struct export *e, int32_t error);
+
+/* buffer.c */
+ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out);
+ssize_t buffer_req_free(struct core_vm *vm, const void *req, void *out);
+/* @vm's own buffer @id, or NULL (another VM's id reads as not found). */
+struct buffer *buffer_of_vm(struct core_vm *vm, uint64_t id);
+/*
+ * The owner lets go of @b: FREE (@why -ECANCELED) or the owner going away
+ * (-ENODEV). Ends its export; timeline waiters hear @why.
+ */
+void buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why);
+void buffer_unref(struct buffer *b);
+
+/* share.c */
+ssize_t share_req_export(struct core_vm *vm, const void *req, void *out);
+ssize_t share_req_import(struct core_vm *vm, const void *req, void *out);
+ssize_t share_req_release(struct core_vm *vm, const void *req, void *out);
+ssize_t share_req_revoke(struct core_vm *vm, const void *req, void *out);
+/* Release every import of @vm; tell the VMs sharing a pool with it that it is gone. */
+void share_vm_gone(struct core_vm *vm);
+
+/* signal.c */
+ssize_t signal_req_signal(struct core_vm *vm, const void *req, void *out);
+ssize_t signal_req_watch(struct core_vm *vm, const void *req, void *out);
+
+/* core.c */
+ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * core - the core object (pools and VMs from the config), the life of a VM
+ * connection (connect, driver reset, disconnect; host clients attached as
+ * pseudo-VMs) and HELLO, the request that opens a session.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core-internal.h"
+#include "log.h"
+#include "util.h"
+
+int core_new(struct core **out, const struct config *cfg)
+{
+	struct core *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->cfg = cfg;
+	c->next_buffer_id = 1;
+	c->next_import_id = 1;
+	list_init(&c->buffers);
+	list_init(&c->exports);
+	for (unsigned int i = 0; i < cfg->npools; i++) {
+		r = pool_create(&c->pools[i], i + 1, cfg->pools[i].name, cfg->pools[i].size);
+		if (r < 0) {
+			log_err("pool '%s': cannot create %llu-byte memfd: %s", cfg->pools[i].name,
+				(unsigned long long)cfg->pools[i].size, strerror(-r));
+			core_free(c);
+			return r;
+		}
+		c->pools[i].reclaim = cfg->pools[i].reclaim;
+		c->npools++;
+	}
+	snprintf(c->host_cfg.name, sizeof(c->host_cfg.name), "host");
+	c->host_cfg.max_buffers = 4096;
+	c->host_cfg.max_waiters = 1024;
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++) {
+		struct core_vm *h = &c->hosts[i];
+
+		h->core = c;
+		h->cfg = &c->host_cfg;
+		h->slot = CONFIG_MAX_VMS + 1 + i;
+		h->is_host = true;
+		list_init(&h->buffers);
+		list_init(&h->imports);
+		for (unsigned int p = 0; p < cfg->npools && p < CONFIG_POOLS_PER_VM; p++)
+			h->pools[h->npools++] = &c->pools[p];
+	}
+	for (unsigned int i = 0; i < cfg->nvms; i++) {
+		struct core_vm *vm = &c->vms[i];
+
+		vm->core = c;
+		vm->cfg = &cfg->vms[i];
+		vm->slot = i + 1;
+		list_init(&vm->buffers);
+		list_init(&vm->imports);
+		for (unsigned int p = 0; p < cfg->npools; p++)
+			if (cfg->pools[p].member[i])
+				vm->pools[vm->npools++] = &c->pools[p];
+		c->nvms++;
+	}
+	*out = c;
+	return 0;
+}
+
+void core_free(struct core *c)
+{
+	if (!c)
+		return;
+	/* Nobody is told anything any more: the transports are gone. */
+	for (unsigned int i = 0; i < c->nvms; i++)
+		c->vms[i].ops = NULL;
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
+		c->hosts[i].ops = NULL;
+	for (unsigned int i = 0; i < c->nvms; i++)
+		core_vm_reset(&c->vms[i]);
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
+		core_vm_reset(&c->hosts[i]);
+	for (unsigned int i = 0; i < c->npools; i++)
+		pool_destroy(&c->pools[i]);
+	free(c);
+}
+
+int core_vm_connect(struct core_vm *vm, const struct core_vm_ops *ops, void *opaque)
+{
+	if (vm->connected)
+		return -EBUSY;
+	vm->ops = ops;
+	vm->opaque = opaque;
+	vm->connected = true;
+	vm->hello = false;
+	return 0;
+}
+
+void core_vm_reset(struct core_vm *vm)
+{
+	struct buffer *b, *tmp;
+	unsigned int n = vm->nbuffers, m = vm->nimports;
+	bool was = vm->hello;
+
+	list_for_each_safe(b, tmp, &vm->buffers, owner_link)
+		buffer_disown(vm, b, -ENODEV);
+	share_vm_gone(vm);
+	if (n || m)
+		log_info("vm '%s': released %u buffer(s) and %u import(s)", vm->cfg->name, n, m);
+	else if (was)
+		log_debug("vm '%s': reset with nothing held", vm->cfg->name);
+	vm->hello = false;
+}
+
+void core_vm_disconnect(struct core_vm *vm)
+{
+	core_vm_reset(vm);
+	vm->connected = false;
+	vm->ops = NULL;
+	vm->opaque = NULL;
+}
+
+struct core_vm *core_host_attach(struct core *c, const struct core_vm_ops *ops, void *opaque)
+{
+	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++) {
+		struct core_vm *h = &c->hosts[i];
+
+		if (h->attached)
+			continue;
+		h->attached = true;
+		core_vm_connect(h, ops, opaque);
+		return h;
+	}
+	return NULL;
+}
+
+void core_host_detach(struct core_vm *vm)
+{
+	if (!vm || !vm->is_host)
+		return;
+	core_vm_disconnect(vm);
+	vm->attached = false;
+}
+
+ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_hello *h = req;
+	struct virtio_vmbuf_hello_resp *r = out;
+	const struct core_vm_ops *ops = vm->ops;
+	uint32_t timeout = vm->core->cfg->fence_timeout_ms;
+
+	r->version = htole32(VIRTIO_VMBUF_VERSION);
+	if (le32toh(h->version) != VIRTIO_VMBUF_VERSION)
+		return -EPROTONOSUPPORT;
+	if (vm->cfg->fence_timeout_ms && vm->cfg->fence_timeout_ms < timeout)
+		timeout = vm->cfg->fence_timeout_ms;
+	r->features = htole64(VIRTIO_VMBUF_F_NONE);
+	r->quota_bytes = htole64(vm->cfg->quota);
+	r->fence_timeout_ms = htole32(timeout);
+	r->locator_kind = htole32(ops ? ops->locator_kind : VIRTIO_VMBUF_LOCATOR_NONE);
+	str_to_field(r->vm_name, sizeof(r->vm_name), vm->cfg->name);
+	r->npools = htole32(vm->npools);
+	for (unsigned int i = 0; i < vm->npools; i++) {
+		struct virtio_vmbuf_pool_info *pi = &r->pools[i];
+		const struct pool *p = vm->pools[i];
+
+		pi->pool_id = htole32(p->id);
+		pi->data_offset = htole32((uint32_t)p->alloc.base);
+		pi->locator = htole64(ops && ops->locate ? ops->locate(vm->opaque, p) : 0);
+		pi->size = htole64(p->size);
+		str_to_field(pi->name, sizeof(pi->name), p->name);
+	}
+	vm->hello = true;
+	log_info("vm '%s': hello, %u pool(s)", vm->cfg->name, vm->npools);
+	return sizeof(*r);
+}

@@ -1,0 +1,97 @@
+/*
+ * core - vmbufd's state and the meaning of every virtio-vmbuf request,
+ * independent of any transport. The core never includes a transport:
+ * transports call it.
+ *
+ * A transport identifies the VM a request came from (by the socket it
+ * arrived on), connects it with core_vm_connect() and a struct core_vm_ops
+ * (how to reach that VM), hands it every request with core_vm_request(),
+ * and disconnects it when its connection ends. Host clients (host.sock) are
+ * pseudo-VMs named "host", attached the same way with core_host_attach().
+ *
+ * Lifetime: a configured VM exists for the daemon's whole life; it is
+ * "connected" while a transport has it. core_vm_reset() and
+ * core_vm_disconnect() release everything the VM holds.
+ *
+ * Return convention (util.h): 0 or a negative errno; lookups return NULL
+ * for "not found".
+ */
+#ifndef VMBUF_CORE_H
+#define VMBUF_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "pool.h"
+
+struct core;
+struct core_vm;
+struct virtio_vmbuf_event;
+
+/* How the core reaches one connected VM: filled in by its transport. */
+struct core_vm_ops {
+	/*
+	 * Deliver one event (OFFERED, REVOKED, PEER_GONE, TIMELINE_REACHED).
+	 * Never blocks: a transport that cannot queue it drops it and flags a
+	 * later one VIRTIO_VMBUF_EVT_F_LOST.
+	 */
+	void (*event)(void *opaque, const struct virtio_vmbuf_event *ev);
+	/* What HELLO's pool locators mean on this transport: VIRTIO_VMBUF_LOCATOR_*. */
+	uint32_t locator_kind;
+	/* Where this VM finds @pool's memory (NULL: every locator is 0). */
+	uint64_t (*locate)(void *opaque, const struct pool *pool);
+};
+
+int core_new(struct core **out, const struct config *cfg);
+void core_free(struct core *c);
+
+unsigned int core_vm_count(const struct core *c);
+struct core_vm *core_vm_at(struct core *c, unsigned int i);
+struct core_vm *core_vm_by_name(struct core *c, const char *name);
+const char *core_vm_name(const struct core_vm *vm);
+/* The VM's slot: 1-based, its index in the config + 1, stable for the daemon's life. */
+unsigned int core_vm_slot(const struct core_vm *vm);
+
+unsigned int core_pool_count(const struct core *c);
+struct pool *core_pool_at(struct core *c, unsigned int i);
+struct pool *core_pool_by_name(struct core *c, const char *name);
+bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm);
+
+/* Connect @vm through a transport: -EBUSY when it is connected already. */
+int core_vm_connect(struct core_vm *vm, const struct core_vm_ops *ops, void *opaque);
+void core_vm_disconnect(struct core_vm *vm);
+/*
+ * Driver reset: release everything (exports revoked, imports released, peers
+ * told PEER_GONE), stay connected, expect HELLO again.
+ */
+void core_vm_reset(struct core_vm *vm);
+
+/*
+ * Host clients: a connected pseudo-VM named "host", a member of every pool,
+ * allowed to import exports flagged VIRTIO_VMBUF_EXPORT_HOST; NULL when all
+ * slots are in use. core_host_detach() releases everything it held.
+ */
+struct core_vm *core_host_attach(struct core *c, const struct core_vm_ops *ops, void *opaque);
+void core_host_detach(struct core_vm *vm);
+
+/*
+ * Handle one request of @len bytes (copied out of guest memory by the
+ * transport) and write the response to @resp. Returns the response length,
+ * at most @cap (give VIRTIO_VMBUF_MSG_MAX to always get a whole response).
+ * Any byte sequence at any alignment is a valid input; requests longer than
+ * VIRTIO_VMBUF_MSG_MAX get -EMSGSIZE. See request.c for the table.
+ */
+size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *resp, size_t cap);
+
+/* "ALLOC", "EXPORT", ... for logs; "unknown" for anything else. */
+const char *core_request_name(uint32_t type);
+/* "OFFERED", "REVOKED", ... for logs; "unknown" for anything else. */
+const char *core_event_name(uint32_t type);
+
+/* Write the daemon's state as one JSON object (see docs/vmbufctl.md). */
+int core_status_json(struct core *c, FILE *out);
+
+#endif

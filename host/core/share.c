@@ -1,0 +1,195 @@
+/*
+ * share - the sharing requests: EXPORT (a buffer the VM owns becomes an
+ * export, see export.c), IMPORT (a reference to another VM's export),
+ * RELEASE (drop an import) and REVOKE (the owner ends an export; imports
+ * stay valid). Every import holds a reference on the buffer, so memory
+ * returns to the pool only when the owner and every importer have let go.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core-internal.h"
+#include "log.h"
+#include "util.h"
+
+/* A fixed-size name field from a guest: NUL-terminated inside the field, valid or empty. */
+static int field_name(const char *field, char *out, bool allow_empty)
+{
+	size_t n = strnlen(field, VIRTIO_VMBUF_NAME_MAX);
+
+	if (n == VIRTIO_VMBUF_NAME_MAX)
+		return -EINVAL;
+	memcpy(out, field, n + 1);
+	if (n == 0)
+		return allow_empty ? 0 : -EINVAL;
+	return name_valid(out) ? 0 : -EINVAL;
+}
+
+void share_vm_gone(struct core_vm *vm)
+{
+	struct virtio_vmbuf_event ev;
+	struct import *im, *tmp;
+	unsigned int i = 0;
+	struct core_vm *o;
+
+	timeline_vm_gone(vm);
+	list_for_each_safe(im, tmp, &vm->imports, link) {
+		list_del(&im->link);
+		buffer_unref(im->buf);
+		free(im);
+	}
+	vm->nimports = 0;
+	if (!vm->hello)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = htole32(VIRTIO_VMBUF_EVT_PEER_GONE);
+	str_to_field(ev.vm, sizeof(ev.vm), vm->cfg->name);
+	while ((o = vm_next(vm->core, &i)))
+		if (vm_shares_pool(vm, o))
+			vm_send_event(o, &ev);
+}
+
+ssize_t share_req_export(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_export *x = req;
+	struct virtio_vmbuf_export_resp *r = out;
+	struct core *c = vm->core;
+	uint32_t flags, naccess;
+	char name[VIRTIO_VMBUF_NAME_MAX];
+	struct buffer *b;
+	struct export *e;
+
+	flags = le32toh(x->flags);
+	naccess = le32toh(x->naccess);
+	if ((flags & ~VIRTIO_VMBUF_EXPORT_FLAGS) || naccess > VIRTIO_VMBUF_MAX_ACCESS)
+		return -EINVAL;
+	if (field_name(x->name, name, true) < 0)
+		return -EINVAL;
+	b = buffer_of_vm(vm, le64toh(x->buffer_id));
+	if (!b)
+		return -ENOENT;
+	if (b->export)
+		return -EBUSY;
+	if (name[0] && export_by_name(c, b->pool, name))
+		return -EEXIST;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < naccess; i++) {
+		char vmname[VIRTIO_VMBUF_NAME_MAX];
+		struct core_vm *o;
+
+		if (field_name(x->access[i], vmname, false) < 0 ||
+		    !(o = core_vm_by_name(c, vmname)) || o->is_host) {
+			free(e);
+			return -EINVAL;
+		}
+		e->allowed[o->slot - 1] = true;
+	}
+	do {
+		if (getrandom(e->handle, sizeof(e->handle), 0) != sizeof(e->handle)) {
+			free(e);
+			return -EIO;
+		}
+	} while (export_by_handle(c, e->handle));
+	memcpy(e->name, name, sizeof(e->name));
+	list_init(&e->waiters);
+	e->flags = flags;
+	e->meta = x->meta;
+	e->buf = b;
+	b->export = e;
+	list_add_tail(&c->exports, &e->link);
+	memcpy(r->handle, e->handle, sizeof(r->handle));
+	log_info("vm '%s': exported buffer %llu as '%s' (%02x%02x...)", vm->cfg->name,
+		 (unsigned long long)b->id, name[0] ? name : "-", e->handle[0], e->handle[1]);
+	export_notify(e, VIRTIO_VMBUF_EVT_OFFERED);
+	return sizeof(*r);
+}
+
+ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_import *x = req;
+	struct virtio_vmbuf_import_resp *r = out;
+	struct core *c = vm->core;
+	struct export *e = NULL;
+	struct import *im;
+	uint32_t flags;
+	int err;
+
+	flags = le32toh(x->flags);
+	if ((flags & ~VIRTIO_VMBUF_IMPORT_BY_NAME) || x->reserved)
+		return -EINVAL;
+	if (flags & VIRTIO_VMBUF_IMPORT_BY_NAME) {
+		char name[VIRTIO_VMBUF_NAME_MAX];
+
+		if (field_name(x->name, name, false) < 0)
+			return -EINVAL;
+		/* Names are visible only inside the pools the importer belongs to. */
+		for (unsigned int i = 0; !e && i < vm->npools; i++)
+			e = export_by_name(c, vm->pools[i], name);
+	} else {
+		e = export_by_handle(c, x->handle);
+	}
+	err = export_may_use(vm, e);
+	if (err < 0)
+		return err;
+	if (vm->nimports >= vm->cfg->max_buffers)
+		return -ENOSPC;
+	im = calloc(1, sizeof(*im));
+	if (!im)
+		return -ENOMEM;
+	im->id = c->next_import_id++;
+	im->buf = e->buf;
+	e->buf->refs++;
+	list_add_tail(&vm->imports, &im->link);
+	vm->nimports++;
+
+	r->import_id = htole64(im->id);
+	r->offset = htole64(e->buf->off);
+	r->size = htole64(e->buf->size);
+	r->pool_id = htole32(e->buf->pool->id);
+	memcpy(r->handle, e->handle, sizeof(r->handle));
+	str_to_field(r->owner, sizeof(r->owner), e->buf->owner->cfg->name);
+	memcpy(r->name, e->name, sizeof(r->name));
+	r->meta = e->meta;
+	log_info("vm '%s': imported '%s' (%02x%02x...) of vm '%s' as import %llu", vm->cfg->name,
+		 e->name[0] ? e->name : "-", e->handle[0], e->handle[1], e->buf->owner->cfg->name,
+		 (unsigned long long)im->id);
+	return sizeof(*r);
+}
+
+ssize_t share_req_release(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_release *x = req;
+	struct import *im;
+
+	(void)out;
+	list_for_each(im, &vm->imports, link) {
+		if (im->id != le64toh(x->import_id))
+			continue;
+		list_del(&im->link);
+		vm->nimports--;
+		buffer_unref(im->buf);
+		free(im);
+		return sizeof(struct virtio_vmbuf_resp);
+	}
+	return -ENOENT;
+}
+
+ssize_t share_req_revoke(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_revoke *x = req;
+	struct export *e;
+
+	(void)out;
+	e = export_by_handle(vm->core, x->handle);
+	if (!e)
+		return -ENOENT;
+	if (e->buf->owner != vm)
+		return -EPERM;
+	export_destroy(e, -ECANCELED);
+	return sizeof(struct virtio_vmbuf_resp);
+}

@@ -1,0 +1,96 @@
+/*
+ * vm - the VMs the core knows: configured VMs and attached host clients,
+ * their pools, and the delivery of events through each VM's transport.
+ * The bottom of the core: it calls no other core file.
+ */
+#include "core-internal.h"
+
+struct core_vm *vm_next(struct core *c, unsigned int *i)
+{
+	while (*i < c->nvms + CORE_HOST_SLOTS) {
+		unsigned int k = (*i)++;
+
+		if (k < c->nvms)
+			return &c->vms[k];
+		if (c->hosts[k - c->nvms].attached)
+			return &c->hosts[k - c->nvms];
+	}
+	return NULL;
+}
+
+bool vm_in_pool(const struct core_vm *vm, const struct pool *p)
+{
+	if (vm->is_host)
+		return true;
+	for (unsigned int i = 0; i < vm->npools; i++)
+		if (vm->pools[i] == p)
+			return true;
+	return false;
+}
+
+bool vm_shares_pool(const struct core_vm *a, const struct core_vm *b)
+{
+	if (a == b)
+		return false;
+	for (unsigned int p = 0; p < b->npools; p++)
+		if (vm_in_pool(a, b->pools[p]))
+			return true;
+	return false;
+}
+
+void vm_send_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev)
+{
+	if (vm->connected && vm->ops && vm->ops->event)
+		vm->ops->event(vm->opaque, ev);
+}
+
+unsigned int core_vm_count(const struct core *c)
+{
+	return c->nvms;
+}
+
+struct core_vm *core_vm_at(struct core *c, unsigned int i)
+{
+	return i < c->nvms ? &c->vms[i] : NULL;
+}
+
+struct core_vm *core_vm_by_name(struct core *c, const char *name)
+{
+	int i = config_find_vm(c->cfg, name);
+
+	return i < 0 ? NULL : &c->vms[i];
+}
+
+const char *core_vm_name(const struct core_vm *vm)
+{
+	return vm->cfg->name;
+}
+
+unsigned int core_vm_slot(const struct core_vm *vm)
+{
+	return vm->slot;
+}
+
+unsigned int core_pool_count(const struct core *c)
+{
+	return c->npools;
+}
+
+struct pool *core_pool_at(struct core *c, unsigned int i)
+{
+	return i < c->npools ? &c->pools[i] : NULL;
+}
+
+struct pool *core_pool_by_name(struct core *c, const char *name)
+{
+	int i = config_find_pool(c->cfg, name);
+
+	return i < 0 ? NULL : &c->pools[i];
+}
+
+bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm)
+{
+	if (vm->is_host)
+		return true;
+	return c->cfg->pools[p->id - 1].member[vm->slot - 1];
+}

@@ -1,0 +1,632 @@
+/*
+ * vmbufctl - command-line client of vmbufd's host socket.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostproto.h"
+#include "config.h"
+#include "snapshot.h"
+#include "textforms.h"
+#include "libvmbuf.h"
+#include <linux/virtio_vmbuf.h>
+#include <linux/vmbuf_ivshmem.h>
+#include "util.h"
+
+static const char *socket_dir = "/run/vmbuf";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vmbufctl [OPTION]... COMMAND [ARG]...\n"
+		"Inspect and control the vmbuf daemon (vmbufd) through SOCKET_DIR/host.sock.\n"
+		"\n"
+		"Commands:\n"
+		"  status [--json]             pools (size, used bytes, buffers with owner,\n"
+		"                              offset and size) and VMs (connected, usage)\n"
+		"  libvirt-xml [-c CONFIG] VM  print the <shmem> devices VM needs in its libvirt\n"
+		"                              domain (control device and one per pool), read from\n"
+		"                              the daemon's configuration (default\n"
+		"                              /etc/vmbuf/vmbufd.conf); for virsh attach-device\n"
+		"                              --config, one element at a time, or pasting\n"
+		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n"
+		"                              import a VM's export (it must allow the host): print\n"
+		"                              size, owner, metadata and whether a dma-buf came\n"
+		"                              from /dev/udmabuf; check or fill a pattern (0xNN or\n"
+		"                              seq:SEED); with -k hold it until a line on stdin\n"
+		"  export -p POOL -s SIZE [-f PAT] [-n NAME] [-t VM,...] [-P] [-O] [-S] [-k]\n"
+		"                              allocate in POOL from the host, fill, share with the\n"
+		"                              VMs named (-P: all pool members, -O: other host\n"
+		"                              clients, -S: importers may signal); prints 'handle HEX'.\n"
+		"                              Each vmbufctl process is its own host client: only\n"
+		"                              the exporting one owns the buffer\n"
+		"  signal HANDLE VALUE [-e ERRNO]\n"
+		"                              advance an export's timeline\n"
+		"  wait HANDLE VALUE [-t MS]   wait until the timeline reaches VALUE\n"
+		"  snapshot (NAME | -H HANDLE) OUT.png\n"
+		"                              import an export the host may see and write its\n"
+		"                              image as PNG, per its metadata: XRGB8888, ARGB8888\n"
+		"                              or NV12\n"
+		"  list                        pools and exports this host client may see\n"
+		"  read POOL OFFSET LENGTH     write LENGTH bytes of POOL at OFFSET to standard\n"
+		"       [--hex]                output (raw, or a hex dump with --hex); root only;\n"
+		"                              LENGTH <= 65536; numbers may be 0x hex\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket-dir=DIR        the daemon's socket directory (default /run/vmbuf,\n"
+		"                              or $VMBUF_SOCKET_DIR)\n"
+		"  -h, --help                  show this help and exit\n"
+		"\n"
+		"Exit status: 0 on success, 1 when the daemon refused or failed the request,\n"
+		"2 on a usage error.\n");
+}
+
+static struct vmbuf_client *client(void)
+{
+	struct vmbuf_client *c = vmbuf_client_connect(socket_dir);
+
+	if (!c)
+		fprintf(stderr, "vmbufctl: cannot reach vmbufd at %s/host.sock: %s\n", socket_dir,
+			strerror(errno));
+	return c;
+}
+
+/* A minimal reader for the daemon's own JSON, enough for the text view. */
+static const char *json_next(const char *p, const char *key, char *val, size_t vlen)
+{
+	char pat[64];
+	const char *q;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(p, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	if (*p == '"') {
+		q = strchr(p + 1, '"');
+		n = q ? (size_t)(q - p - 1) : 0;
+		p++;
+	} else {
+		q = p + strcspn(p, ",}]");
+		n = q - p;
+	}
+	if (n >= vlen)
+		n = vlen - 1;
+	memcpy(val, p, n);
+	val[n] = '\0';
+	return q;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	_cleanup_free_ char *json = NULL;
+	bool as_json = argc > 1 && !strcmp(argv[1], "--json");
+	struct vmbuf_client *c;
+	const char *p, *vms;
+
+	if (argc > 2 || (argc == 2 && !as_json)) {
+		fprintf(stderr, "vmbufctl: status takes only --json\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	json = vmbuf_client_status_json(c);
+	if (!json) {
+		fprintf(stderr, "vmbufctl: status: %s\n", strerror(errno));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	vmbuf_client_disconnect(c);
+	if (as_json) {
+		fputs(json, stdout);
+		return 0;
+	}
+	vms = strstr(json, "\"vms\":");
+	printf("%-16s %12s %12s %8s\n", "POOL", "SIZE", "USED", "BUFFERS");
+	for (p = json; (p = strstr(p, "{\"name\":")) && (!vms || p < vms);) {
+		char name[64], size[32], used[32], seg[64];
+		const char *end = strstr(p, "]}");
+		unsigned int nb = 0;
+
+		json_next(p, "name", name, sizeof(name));
+		json_next(p, "size", size, sizeof(size));
+		json_next(p, "used", used, sizeof(used));
+		for (const char *b = p; (b = strstr(b, "\"owner\":")) && end && b < end; b++)
+			nb++;
+		printf("%-16s %12s %12s %8u\n", name, size, used, nb);
+		for (const char *b = strstr(p, "\"buffers\":["); b && end && b < end;) {
+			char id[32], owner[64], off[32], sz[32];
+
+			b = strstr(b, "{\"id\":");
+			if (!b || b > end)
+				break;
+			json_next(b, "id", id, sizeof(id));
+			json_next(b, "owner", owner, sizeof(owner));
+			json_next(b, "offset", off, sizeof(off));
+			json_next(b, "size", sz, sizeof(sz));
+			snprintf(seg, sizeof(seg), "buffer %s", id);
+			printf("  %-14s owner %-12s offset %-12s size %s\n", seg, owner, off, sz);
+			b++;
+		}
+		p = end ? end : p + 1;
+	}
+	printf("\n%-16s %9s %8s %12s %12s\n", "VM", "CONNECTED", "BUFFERS", "USED", "QUOTA");
+	for (p = vms; p && (p = strstr(p, "{\"name\":"));) {
+		char name[64], conn[8], nb[16], used[32], quota[32];
+
+		json_next(p, "name", name, sizeof(name));
+		json_next(p, "connected", conn, sizeof(conn));
+		json_next(p, "buffers", nb, sizeof(nb));
+		json_next(p, "used", used, sizeof(used));
+		json_next(p, "quota", quota, sizeof(quota));
+		printf("%-16s %9s %8s %12s %12s\n", name, !strcmp(conn, "true") ? "yes" : "no", nb,
+		       used, !strcmp(quota, "0") ? "none" : quota);
+		p++;
+	}
+	return 0;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	static char data[VMBUF_HOST_PAYLOAD_MAX];
+	uint64_t offset, length;
+	struct vmbuf_client *c;
+	bool hex = false;
+	ssize_t len;
+
+	if (argc == 5 && !strcmp(argv[4], "--hex"))
+		hex = true;
+	else if (argc != 4) {
+		fprintf(stderr, "vmbufctl: usage: read POOL OFFSET LENGTH [--hex]\n");
+		return 2;
+	}
+	if (strlen(argv[1]) >= 32 || parse_u64(argv[2], &offset) < 0 ||
+	    parse_u64(argv[3], &length) < 0 || length > sizeof(data)) {
+		fprintf(stderr, "vmbufctl: read: bad pool name, offset or length (at most 65536)\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	len = vmbuf_client_read_pool(c, argv[1], offset, data, length);
+	if (len < 0) {
+		int e = errno;
+
+		fprintf(stderr, "vmbufctl: read pool '%s' at %s: %s (%s)\n", argv[1], argv[2],
+			e == ENOENT ? "no such pool" :
+			e == EPERM ? "only root may read pool memory" :
+			e == EINVAL ? "range outside the pool" : strerror(e), strerrorname_np(e));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	vmbuf_client_disconnect(c);
+	if (!hex)
+		return write_all(STDOUT_FILENO, data, len) < 0;
+	for (ssize_t i = 0; i < len; i += 16) {
+		printf("%08llx ", (unsigned long long)(offset + i));
+		for (ssize_t j = i; j < i + 16 && j < len; j++)
+			printf(" %02x", (unsigned char)data[j]);
+		printf("\n");
+	}
+	return 0;
+}
+
+static int cmd_libvirt_xml(int argc, char **argv)
+{
+	const char *path = "/etc/vmbuf/vmbufd.conf", *vm = NULL;
+	static struct config cfg;
+	char err[512];
+	int v;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			path = argv[++i];
+		else if (!vm && argv[i][0] != '-')
+			vm = argv[i];
+		else
+			vm = NULL, argc = 0;
+	}
+	if (!vm) {
+		fprintf(stderr, "vmbufctl: usage: libvirt-xml [-c CONFIG] VM\n");
+		return 2;
+	}
+	config_init(&cfg);
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vmbufctl: %s\n", err);
+		return 1;
+	}
+	v = config_find_vm(&cfg, vm);
+	if (v < 0) {
+		fprintf(stderr, "vmbufctl: libvirt-xml '%s': no such VM in %s (ENOENT)\n", vm, path);
+		return 1;
+	}
+	printf("<!-- vmbuf devices of VM '%s' (from %s) -->\n", vm, path);
+	printf("<shmem name='vmbuf-ctl-%s'>\n"
+	       "  <model type='ivshmem-doorbell'/>\n"
+	       "  <server path='%s/%s/ctl.sock'/>\n"
+	       "  <msi vectors='%d' ioeventfd='on'/>\n"
+	       "</shmem>\n", vm, cfg.socket_dir, vm, VMBUF_IVSHMEM_CTL_VECTORS);
+	for (unsigned int p = 0; p < cfg.npools; p++) {
+		if (!cfg.pools[p].member[v])
+			continue;
+		printf("<shmem name='vmbuf-pool-%s'>\n"
+		       "  <model type='ivshmem-doorbell'/>\n"
+		       "  <server path='%s/%s/pool-%s.sock'/>\n"
+		       "  <msi vectors='%d' ioeventfd='on'/>\n"
+		       "</shmem>\n", cfg.pools[p].name, cfg.socket_dir, vm, cfg.pools[p].name,
+		       VMBUF_IVSHMEM_POOL_VECTORS);
+	}
+	return 0;
+}
+
+static const char *errname(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "?";
+}
+
+/* Check and fill through the mapping; returns 0 or 1 after printing why. */
+static int buffer_touch(struct vmbuf_buffer *b, const char *check, const char *fill)
+{
+	int seq;
+	uint8_t v;
+	uint8_t *p;
+
+	if (!check && !fill)
+		return 0;
+	p = vmbuf_buffer_map(b);
+	if (!p) {
+		fprintf(stderr, "vmbufctl: map: %s\n", strerror(errno));
+		return 1;
+	}
+	if (check) {
+		long at;
+
+		if (pattern_parse(check, &seq, &v) < 0)
+			return 1;
+		at = pattern_check(p, vmbuf_buffer_size(b), seq, v);
+		if (at >= 0) {
+			printf("check %s failed at byte %ld\n", check, at);
+			return 1;
+		}
+		printf("check %s ok\n", check);
+	}
+	if (fill) {
+		if (pattern_parse(fill, &seq, &v) < 0)
+			return 1;
+		pattern_fill(p, vmbuf_buffer_size(b), seq, v);
+		printf("filled %s\n", fill);
+	}
+	return 0;
+}
+
+static void hold_until_line(void)
+{
+	char line[16];
+
+	printf("holding\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		(void)0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *name = NULL, *hex = NULL, *check = NULL, *fill = NULL;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	char out[2 * VMBUF_HANDLE_SIZE + 1];
+	struct vmbuf_client *c;
+	struct vmbuf_buffer *b;
+	const struct vmbuf_meta *m;
+	int hold = 0, ret, opt, dmabuf;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "n:H:c:f:k")) != -1) {
+		switch (opt) {
+		case 'n': name = optarg; break;
+		case 'H': hex = optarg; break;
+		case 'c': check = optarg; break;
+		case 'f': fill = optarg; break;
+		case 'k': hold = 1; break;
+		default: return 2;
+		}
+	}
+	if (!name == !hex || (hex && handle_parse(handle, hex) < 0)) {
+		fprintf(stderr, "vmbufctl: usage: import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	b = vmbuf_buffer_import(c, name, hex ? handle : NULL);
+	if (!b) {
+		int e = errno;
+
+		fprintf(stderr, "vmbufctl: import '%s': %s (%s)\n", name ? name : hex,
+			e == ENOENT ? "no such export" :
+			e == EACCES ? "not shared with the host" : strerror(e), errname(e));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	m = vmbuf_buffer_meta(b);
+	handle_format(out, vmbuf_buffer_handle(b));
+	dmabuf = vmbuf_buffer_dmabuf(b);
+	printf("imported %llu bytes from VM '%s' (handle %s) as %s\n",
+	       (unsigned long long)vmbuf_buffer_size(b), vmbuf_buffer_owner(b), out,
+	       dmabuf >= 0 ? "a udmabuf dma-buf" : "memfd + offset (no /dev/udmabuf)");
+	printf("meta %ux%u fourcc %.4s stride %u label '%s'\n", m->width, m->height,
+	       m->fourcc ? (const char *)&m->fourcc : "----", m->strides[0], m->label);
+	ret = buffer_touch(b, check, fill);
+	if (!ret && hold)
+		hold_until_line();
+	vmbuf_buffer_release(b);
+	vmbuf_client_disconnect(c);
+	return ret;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	const char *pool = NULL, *name = NULL, *fill = NULL, *vms[8];
+	unsigned long long size = 0;
+	unsigned int nvms = 0, flags = 0;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	char out[2 * VMBUF_HANDLE_SIZE + 1];
+	struct vmbuf_client *c;
+	struct vmbuf_buffer *b;
+	int hold = 0, ret = 0, opt;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "p:s:f:n:t:PSOk")) != -1) {
+		switch (opt) {
+		case 'p': pool = optarg; break;
+		case 's': {
+			uint64_t v;
+
+			if (parse_size(optarg, &v) < 0)
+				return 2;
+			size = v;
+			break;
+		}
+		case 'f': fill = optarg; break;
+		case 'n': name = optarg; break;
+		case 't':
+			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok && nvms < 8;
+			     tok = strtok_r(NULL, ",", &save))
+				vms[nvms++] = tok;
+			break;
+		case 'P': flags |= VMBUF_EXPORT_POOL; break;
+		case 'S': flags |= VMBUF_EXPORT_SIGNAL; break;
+		case 'O': flags |= VMBUF_EXPORT_HOST; break;
+		case 'k': hold = 1; break;
+		default: return 2;
+		}
+	}
+	if (!pool || !size) {
+		fprintf(stderr, "vmbufctl: usage: export -p POOL -s SIZE [-f PAT] [-n NAME] [-t VM,...] [-P] [-O] [-S] [-k]\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	b = vmbuf_buffer_alloc(c, pool, size);
+	if (!b) {
+		fprintf(stderr, "vmbufctl: export: allocate %llu bytes in pool '%s': %s (%s)\n", size,
+			pool, strerror(errno), errname(errno));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	if (buffer_touch(b, NULL, fill) ||
+	    vmbuf_buffer_export(b, name, flags, vms, nvms, NULL, handle) < 0) {
+		fprintf(stderr, "vmbufctl: export '%s': %s (%s)\n", name ? name : "", strerror(errno),
+			errname(errno));
+		ret = 1;
+	} else {
+		handle_format(out, handle);
+		printf("handle %s\nexported '%s'\n", out, name ? name : "");
+		if (hold)
+			hold_until_line();
+	}
+	vmbuf_buffer_release(b);
+	vmbuf_client_disconnect(c);
+	return ret;
+}
+
+static int cmd_snapshot(int argc, char **argv)
+{
+	const char *name = NULL, *out = NULL;
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	struct vmbuf_client *c;
+	struct vmbuf_buffer *b;
+	const struct vmbuf_meta *m;
+	void *p;
+	int r;
+
+	if (argc == 3) {
+		name = argv[1];
+		out = argv[2];
+	} else if (argc == 4 && !strcmp(argv[1], "-H") && handle_parse(handle, argv[2]) == 0) {
+		out = argv[3];
+	} else {
+		fprintf(stderr, "vmbufctl: usage: snapshot (NAME | -H HANDLE) OUT.png\n");
+		return 2;
+	}
+	c = client();
+	if (!c)
+		return 1;
+	b = vmbuf_buffer_import(c, name, name ? NULL : handle);
+	if (!b) {
+		int e = errno;
+
+		fprintf(stderr, "vmbufctl: snapshot '%s': %s (%s)\n", name ? name : argv[2],
+			e == ENOENT ? "no such export" :
+			e == EACCES ? "not shared with the host" : strerror(e), errname(e));
+		vmbuf_client_disconnect(c);
+		return 1;
+	}
+	m = vmbuf_buffer_meta(b);
+	p = vmbuf_buffer_map(b);
+	r = p ? snapshot_png(p, vmbuf_buffer_size(b), m, out) : -errno;
+	if (r < 0)
+		fprintf(stderr, "vmbufctl: snapshot '%s': %s (%s)\n", name ? name : argv[2],
+			r == -EINVAL ? "its metadata does not describe an image inside the buffer" :
+			r == -EOPNOTSUPP ? "pixel format not supported (XR24, AR24, NV12)" :
+			strerror(-r), errname(-r));
+	else
+		printf("snapshot %ux%u %.4s from VM '%s' written to %s\n", m->width, m->height,
+		       (const char *)&m->fourcc, vmbuf_buffer_owner(b), out);
+	vmbuf_buffer_release(b);
+	vmbuf_client_disconnect(c);
+	return r < 0;
+}
+
+static int cmd_list(void)
+{
+	_cleanup_free_ char *json = NULL;
+	struct vmbuf_client *c = client();
+	const char *p;
+
+	if (!c)
+		return 1;
+	json = vmbuf_client_status_json(c);
+	vmbuf_client_disconnect(c);
+	if (!json)
+		return 1;
+	printf("%-16s %-16s %-12s %12s %s\n", "POOL", "EXPORT", "OWNER", "SIZE", "HANDLE");
+	for (p = json; (p = strstr(p, "\"export\":{"));) {
+		char name[64] = "", prefix[16] = "", owner[64] = "", size[32] = "", pool[64] = "";
+		const char *obj = p, *pl;
+
+		/* Walk back to this buffer's object and to its pool. */
+		while (obj > json && strncmp(obj, "{\"id\":", 6))
+			obj--;
+		for (pl = obj; pl > json && strncmp(pl, "{\"name\":", 8); pl--)
+			;
+		json_next(pl, "name", pool, sizeof(pool));
+		json_next(obj, "owner", owner, sizeof(owner));
+		json_next(obj, "size", size, sizeof(size));
+		json_next(p, "handle_prefix", prefix, sizeof(prefix));
+		json_next(p, "name", name, sizeof(name));
+		printf("%-16s %-16s %-12s %12s %s...\n", pool, name[0] ? name : "-", owner, size,
+		       prefix);
+		p++;
+	}
+	return 0;
+}
+
+/* vmbuf_wait() done the event-loop way: an eventfd, poll, dispatch. */
+static int wait_eventfd(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, int ms)
+{
+	int efd = vmbuf_watch(c, handle, value), r;
+	struct pollfd p[2] = { { .fd = efd, .events = POLLIN },
+			       { .fd = vmbuf_client_fd(c), .events = POLLIN } };
+
+	if (efd < 0)
+		return -1;
+	for (;;) {
+		r = poll(p, 2, ms);
+		if (r <= 0) {
+			int e = r == 0 ? ETIMEDOUT : errno;
+
+			vmbuf_watch_cancel(c, efd);
+			errno = e;
+			return -1;
+		}
+		if (p[1].revents && vmbuf_client_dispatch(c) < 0)
+			break;
+		if (p[0].revents & POLLIN)
+			break;
+	}
+	r = vmbuf_watch_error(c, efd);
+	close(efd);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_timeline(int argc, char **argv, bool wait)
+{
+	uint8_t handle[VMBUF_HANDLE_SIZE];
+	uint64_t value;
+	struct vmbuf_client *c;
+	int extra = 0, r;
+
+	if ((argc != 3 && argc != 5) || handle_parse(handle, argv[1]) < 0 ||
+	    parse_u64(argv[2], &value) < 0 ||
+	    (argc == 5 && strcmp(argv[3], wait ? "-t" : "-e"))) {
+		fprintf(stderr, "vmbufctl: usage: %s\n",
+			wait ? "wait HANDLE VALUE [-t MS]" : "signal HANDLE VALUE [-e ERRNO]");
+		return 2;
+	}
+	if (argc == 5)
+		extra = atoi(argv[4]);
+	c = client();
+	if (!c)
+		return 1;
+	r = wait ? wait_eventfd(c, handle, value, argc == 5 ? extra : 60000) :
+		   vmbuf_signal(c, handle, value, -abs(extra));
+	if (r < 0)
+		fprintf(stderr, "vmbufctl: %s %.8s... %llu: %s (%s)\n", wait ? "wait" : "signal",
+			argv[1], (unsigned long long)value, strerror(errno), errname(errno));
+	else
+		printf("%s %llu\n", wait ? "reached" : "signalled", (unsigned long long)value);
+	vmbuf_client_disconnect(c);
+	return r < 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *env = getenv("VMBUF_SOCKET_DIR");
+	int c;
+
+	if (env && *env)
+		socket_dir = env;
+	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': socket_dir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[0], "status"))
+		return cmd_status(argc, argv);
+	if (!strcmp(argv[0], "read"))
+		return cmd_read(argc, argv);
+	if (!strcmp(argv[0], "libvirt-xml"))
+		return cmd_libvirt_xml(argc, argv);
+	if (!strcmp(argv[0], "import"))
+		return cmd_import(argc, argv);
+	if (!strcmp(argv[0], "snapshot"))
+		return cmd_snapshot(argc, argv);
+	if (!strcmp(argv[0], "list"))
+		return cmd_list();
+	if (!strcmp(argv[0], "export"))
+		return cmd_export(argc, argv);
+	if (!strcmp(argv[0], "signal"))
+		return cmd_timeline(argc, argv, false);
+	if (!strcmp(argv[0], "wait"))
+		return cmd_timeline(argc, argv, true);
+	fprintf(stderr, "vmbufctl: unknown command '%s' (try --help)\n", argv[0]);
+	return 2;
+}

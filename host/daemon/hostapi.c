@@ -1,0 +1,298 @@
+/*
+ * hostapi - host.sock server. Clients are untrusted local processes: every
+ * request is length-checked, a malformed one gets -EBADMSG, a client that
+ * does not read its answers is dropped, and nothing a client does blocks
+ * the loop.
+ */
+#include "hostapi.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core.h"
+#include <endian.h>
+#include <linux/virtio_vmbuf.h>
+#include "hostproto.h"
+#include "list.h"
+#include "log.h"
+#include "loop.h"
+#include "socket.h"
+#include "util.h"
+
+struct hostapi_client {
+	struct list link;
+	struct hostapi *h;
+	int fd;
+	struct ucred cred;
+	struct loop_source *src;
+	struct core_vm *vm;	/* the client's "host" pseudo-VM */
+	bool lost;		/* an event could not be sent */
+};
+
+struct hostapi {
+	struct loop *loop;
+	struct core *core;
+	int fd;
+	gid_t group;
+	char path[108];
+	struct loop_source *src;
+	struct list clients;
+};
+
+static void client_free(struct hostapi_client *cl)
+{
+	core_host_detach(cl->vm);
+	loop_remove(cl->src);
+	list_del(&cl->link);
+	close(cl->fd);
+	free(cl);
+}
+
+static int client_send_fd(struct hostapi_client *cl, int32_t status, uint32_t flags,
+			  const void *buf, size_t len, int fd)
+{
+	struct vmbuf_host_resp r = { .status = status, .flags = flags, .len = len };
+	struct iovec iov[2] = { { &r, sizeof(r) }, { (void *)buf, len } };
+	ssize_t n = sock_send_fd(cl->fd, iov, len ? 2 : 1, fd);
+
+	return n < 0 ? (int)n : 0;
+}
+
+static int client_send(struct hostapi_client *cl, int32_t status, uint32_t flags, const void *buf,
+		       size_t len)
+{
+	return client_send_fd(cl, status, flags, buf, len, -1);
+}
+
+/* The core's events for the client's pseudo-VM. */
+static void client_core_event(void *opaque, const struct virtio_vmbuf_event *ev)
+{
+	struct hostapi_client *cl = opaque;
+	struct virtio_vmbuf_event e = *ev;
+
+	if (cl->lost)
+		e.flags |= htole32(VIRTIO_VMBUF_EVT_F_LOST);
+	/* A client that does not read its events loses them, never the daemon's time. */
+	cl->lost = client_send(cl, 0, VMBUF_HOST_RESP_EVENT, &e, sizeof(e)) < 0;
+}
+
+/* Host clients map no pool through a transport: no locators. */
+static const struct core_vm_ops client_core_ops = {
+	.event = client_core_event,
+	.locator_kind = VIRTIO_VMBUF_LOCATOR_NONE,
+};
+
+static int client_request(struct hostapi_client *cl, const uint8_t *payload, size_t len)
+{
+	uint8_t resp[VIRTIO_VMBUF_MSG_MAX];
+	size_t n = core_vm_request(cl->vm, payload, len, resp, sizeof(resp));
+
+	return client_send(cl, 0, 0, resp, n);
+}
+
+static int client_pool_fd(struct hostapi_client *cl, const struct vmbuf_host_req *req)
+{
+	char name[33];
+	struct pool *p;
+	uint64_t size;
+
+	field_to_str(name, req->name, sizeof(req->name));
+	p = core_pool_by_name(cl->h->core, name);
+	if (!p)
+		return client_send(cl, -ENOENT, 0, NULL, 0);
+	size = p->size;
+	return client_send_fd(cl, 0, 0, &size, sizeof(size), p->memfd);
+}
+
+static int client_status(struct hostapi_client *cl)
+{
+	char *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	if (!f)
+		return client_send(cl, -ENOMEM, 0, NULL, 0);
+	r = core_status_json(cl->h->core, f);
+	if (fclose(f) != 0 && r >= 0)
+		r = -EIO;
+	if (r < 0) {
+		free(buf);
+		return client_send(cl, r, 0, NULL, 0);
+	}
+	do {
+		size_t n = len - off > VMBUF_HOST_PAYLOAD_MAX ? VMBUF_HOST_PAYLOAD_MAX : len - off;
+
+		r = client_send(cl, 0, off + n < len ? VMBUF_HOST_RESP_MORE : 0, buf + off, n);
+		off += n;
+	} while (r >= 0 && off < len);
+	free(buf);
+	return r;
+}
+
+static int client_read(struct hostapi_client *cl, const struct vmbuf_host_req *req)
+{
+	char name[33];
+	struct pool *p;
+
+	if (cl->cred.uid != 0)
+		return client_send(cl, -EPERM, 0, NULL, 0);
+	field_to_str(name, req->name, sizeof(req->name));
+	p = core_pool_by_name(cl->h->core, name);
+	if (!p)
+		return client_send(cl, -ENOENT, 0, NULL, 0);
+	if (req->len > VMBUF_HOST_PAYLOAD_MAX || req->offset > p->size ||
+	    req->len > p->size - req->offset)
+		return client_send(cl, -EINVAL, 0, NULL, 0);
+	return client_send(cl, 0, 0, p->map + req->offset, req->len);
+}
+
+static void client_event(struct loop_source *src, uint32_t events, void *data)
+{
+	struct hostapi_client *cl = data;
+	union {
+		struct vmbuf_host_req req;
+		uint8_t b[sizeof(struct vmbuf_host_req) + VMBUF_HOST_REQUEST_MAX];
+	} in;
+	struct vmbuf_host_req req;
+	ssize_t n;
+	int r;
+
+	(void)src;
+	(void)events;
+	n = recv(cl->fd, &in, sizeof(in), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(cl);
+		return;
+	}
+	memcpy(&req, &in.req, (size_t)n < sizeof(req) ? (size_t)n : sizeof(req));
+	if ((size_t)n < sizeof(req) || req.flags || (size_t)n > sizeof(in) ||
+	    (req.op == VMBUF_HOST_REQUEST ? req.len != (size_t)n - sizeof(req) :
+					    (size_t)n != sizeof(req))) {
+		r = client_send(cl, -EBADMSG, 0, NULL, 0);
+	} else {
+		switch (req.op) {
+		case VMBUF_HOST_REQUEST:
+			r = client_request(cl, in.b + sizeof(req), req.len);
+			break;
+		case VMBUF_HOST_POOL_FD:
+			r = client_pool_fd(cl, &req);
+			break;
+		case VMBUF_HOST_STATUS:
+			r = client_status(cl);
+			break;
+		case VMBUF_HOST_READ:
+			r = client_read(cl, &req);
+			break;
+		default:
+			r = client_send(cl, -EOPNOTSUPP, 0, NULL, 0);
+			break;
+		}
+	}
+	if (r < 0) {
+		log_info("host client pid %d: dropped: %s", (int)cl->cred.pid, strerror(-r));
+		client_free(cl);
+	}
+}
+
+static bool cred_allowed(const struct hostapi *h, const struct ucred *c)
+{
+	return c->uid == 0 || (h->group != (gid_t)-1 && c->gid == h->group);
+}
+
+static void hostapi_accept(struct loop_source *src, uint32_t events, void *data)
+{
+	struct hostapi *h = data;
+	struct hostapi_client *cl;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	(void)src;
+	(void)events;
+	fd = socket_accept(h->fd);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !cred_allowed(h, &cred)) {
+		log_warn("host client uid %d pid %d refused: not root or in host-group",
+			 (int)cred.uid, (int)cred.pid);
+		close(fd);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->vm = core_host_attach(h->core, &client_core_ops, cl);
+	if (!cl->vm) {
+		log_warn("host client pid %d refused: too many host clients", (int)cred.pid);
+		close(fd);
+		free(cl);
+		return;
+	}
+	cl->h = h;
+	cl->fd = fd;
+	cl->cred = cred;
+	list_init(&cl->link);
+	if (loop_add(h->loop, fd, EPOLLIN, client_event, cl, &cl->src) < 0) {
+		core_host_detach(cl->vm);
+		close(fd);
+		free(cl);
+		return;
+	}
+	list_add_tail(&h->clients, &cl->link);
+}
+
+int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, const char *path,
+		gid_t group)
+{
+	struct hostapi *h;
+	int r;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->loop = loop;
+	h->core = core;
+	h->group = group;
+	list_init(&h->clients);
+	r = str_printf(h->path, sizeof(h->path), "%s", path);
+	if (r >= 0)
+		r = socket_listen_unix(path, SOCK_SEQPACKET, group != (gid_t)-1 ? 0660 : 0600, group,
+				       &h->fd);
+	if (r < 0) {
+		free(h);
+		return r;
+	}
+	r = loop_add(loop, h->fd, EPOLLIN, hostapi_accept, h, &h->src);
+	if (r < 0) {
+		close(h->fd);
+		unlink(path);
+		free(h);
+		return r;
+	}
+	*out = h;
+	return 0;
+}
+
+void hostapi_free(struct hostapi *h)
+{
+	struct hostapi_client *cl, *tmp;
+
+	if (!h)
+		return;
+	list_for_each_safe(cl, tmp, &h->clients, link)
+		client_free(cl);
+	loop_remove(h->src);
+	close(h->fd);
+	unlink(h->path);
+	free(h);
+}

@@ -1,0 +1,237 @@
+/*
+ * vmbufd - the vmbuf host daemon's program: options, configuration, the
+ * core, and the transports started on one epoll loop that never blocks on a
+ * guest (ivshmem: vhost-user/ivshmem/ivshmem_server.c; host clients:
+ * hostapi.c). SIGTERM and SIGINT stop it cleanly (sockets removed, memory
+ * freed).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core.h"
+#include "hostapi.h"
+#include "hostproto.h"
+#include "ivshmem_server.h"
+#include "log.h"
+#include "loop.h"
+#include "socket.h"
+#include "util.h"
+
+#ifndef VMBUF_VERSION
+#define VMBUF_VERSION "0"
+#endif
+#define DEFAULT_CONFIG "/etc/vmbuf/vmbufd.conf"
+
+struct daemon {
+	struct config *cfg;
+	struct core *core;
+	struct loop *loop;
+	struct ivshmem_server *ivshmem;
+	struct hostapi *host;
+	int sigfd;
+	bool quit;
+};
+
+/* A group from the config: its gid, (gid_t)-1 for none, or -ENOENT (logged). */
+static int config_group(const char *what, const char *name, gid_t *gid)
+{
+	struct group *g;
+
+	*gid = (gid_t)-1;
+	if (!name[0])
+		return 0;
+	g = getgrnam(name);
+	if (!g) {
+		log_err("%s '%s': no such group", what, name);
+		return -ENOENT;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+static int daemon_setup(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	gid_t vm_gid, host_gid;
+	char path[512];
+	int r;
+
+	r = config_group("socket-group", cfg->socket_group, &vm_gid);
+	if (r >= 0)
+		r = config_group("host-group", cfg->host_group, &host_gid);
+	if (r < 0)
+		return r;
+	r = socket_dir_make(cfg->socket_dir, 0755, (gid_t)-1);
+	if (r < 0) {
+		log_err("socket directory '%s': %s", cfg->socket_dir, strerror(-r));
+		return r;
+	}
+	r = ivshmem_server_new(&d->ivshmem, d->loop, d->core, cfg->socket_dir, vm_gid);
+	if (r < 0)
+		return r;
+	r = str_printf(path, sizeof(path), "%s/%s", cfg->socket_dir, VMBUF_HOST_SOCK);
+	if (r >= 0)
+		r = hostapi_new(&d->host, d->loop, d->core, path, host_gid);
+	if (r < 0)
+		log_err("host socket '%s': %s", path, strerror(-r));
+	return r;
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+	hostapi_free(d->host);
+	d->host = NULL;
+	ivshmem_server_free(d->ivshmem);
+	d->ivshmem = NULL;
+}
+
+static void on_signal(struct loop_source *src, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+	struct signalfd_siginfo si;
+
+	(void)src;
+	(void)events;
+	if (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("signal %u: shutting down", si.ssi_signo);
+		d->quit = true;
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vmbufd [OPTION]...\n"
+		"Serve vmbuf shared-buffer pools to QEMU virtual machines.\n"
+		"\n"
+		"vmbufd reads its configuration (pools, VMs, quotas), creates one sealed memfd\n"
+		"per pool and listens, for every VM, on SOCKET_DIR/VM/ctl.sock (the VM's private\n"
+		"virtio-vmbuf control device, an ivshmem-doorbell server) and on\n"
+		"SOCKET_DIR/VM/pool-POOL.sock for each pool the VM belongs to, plus\n"
+		"SOCKET_DIR/host.sock for vmbufctl and libvmbuf.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config=FILE       configuration file (default %s)\n"
+		"  -s, --socket-dir=DIR    override the configured socket directory\n"
+		"                          (default /run/vmbuf)\n"
+		"      --check             validate the configuration, print a summary, exit\n"
+		"  -v, --verbose           log debug events too\n"
+		"  -q, --quiet             log warnings and errors only\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n"
+		"\n"
+		"Signals: SIGTERM and SIGINT shut down cleanly; the VMs' devices stop working.\n"
+		"Exit status: 0 on clean shutdown, 1 on a configuration or start-up error,\n"
+		"2 on a usage error.\n"
+		"See vmbufd(8), vmbufd.conf(5) and docs/ in the source tree.\n",
+		DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket-dir", required_argument, NULL, 's' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	const char *config_path = DEFAULT_CONFIG, *socket_dir = NULL;
+	enum log_level level = LOG_INFO;
+	struct daemon d = { .sigfd = -1 };
+	bool check = false;
+	char err[512];
+	sigset_t mask;
+	int c, r, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "c:s:vqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 's': socket_dir = optarg; break;
+		case 'C': check = true; break;
+		case 'v': level = LOG_DEBUG; break;
+		case 'q': level = LOG_WARN; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("vmbufd %s\n", VMBUF_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "vmbufd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init("vmbufd", level);
+
+	d.cfg = malloc(sizeof(*d.cfg));
+	if (!d.cfg)
+		return 1;
+	config_init(d.cfg);
+	if (config_load(d.cfg, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vmbufd: %s\n", err);
+		free(d.cfg);
+		return 1;
+	}
+	if (socket_dir) {
+		if (socket_dir[0] != '/' || strlen(socket_dir) >= sizeof(d.cfg->socket_dir) - 64) {
+			fprintf(stderr, "vmbufd: --socket-dir must be a short absolute path\n");
+			free(d.cfg);
+			return 2;
+		}
+		snprintf(d.cfg->socket_dir, sizeof(d.cfg->socket_dir), "%s", socket_dir);
+	}
+	if (check) {
+		printf("%s: ok: %u VM(s), %u pool(s), sockets in %s\n", config_path, d.cfg->nvms,
+		       d.cfg->npools, d.cfg->socket_dir);
+		free(d.cfg);
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	r = loop_new(&d.loop);
+	if (r >= 0)
+		r = core_new(&d.core, d.cfg);
+	if (r >= 0 && d.sigfd >= 0)
+		r = loop_add(d.loop, d.sigfd, EPOLLIN, on_signal, &d, NULL);
+	if (r >= 0)
+		r = daemon_setup(&d);
+	if (r < 0) {
+		log_err("start-up failed: %s", strerror(-r));
+		goto out;
+	}
+	log_info("ready: %u VM(s), %u pool(s), sockets in %s", d.cfg->nvms, d.cfg->npools,
+		 d.cfg->socket_dir);
+	while (!d.quit) {
+		r = loop_dispatch(d.loop, -1);
+		if (r < 0) {
+			log_err("event loop: %s", strerror(-r));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	daemon_teardown(&d);
+	core_free(d.core);
+	loop_free(d.loop);
+	closep(&d.sigfd);
+	free(d.cfg);
+	return ret;
+}
