@@ -1,91 +1,89 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * vmbuf.ko internals: the control device (one per guest), pool devices (one
- * per pool), buffers (one per dma-buf) and the glue between them.
+ * vmbuf.ko internals. The files, each calling only those listed before it:
  *
- * Locking: vmbuf_lock (mutex) guards the device list and pool matching;
- * vmbuf_ctl_sem (rw_semaphore) is held for reading across a request to the
- * daemon, so requests from many processes run in parallel and only the
- * control device's probe and removal (writers) wait for them; vmbuf_ctl
- * changes only under both;
- * ctl->vq_lock (spinlock, IRQ-safe) guards the control ring; pool->lock
- * (mutex) guards a pool's buffer list; buf->lock guards attachments.
+ *   vmbuf_call.c     the device in use and vmbuf_call(), the one way to the daemon
+ *   vmbuf_buffer.c   a range of a pool as a dma-buf (the exporter)
+ *   vmbuf_heap.c     /dev/dma_heap/vmbuf-<pool>
+ *   vmbuf_pool.c     pool memory a transport found, matched to HELLO by locator
+ *   vmbuf_fence.c    cross-VM dma_fences
+ *   vmbuf_events.c   event records for open /dev/vmbuf files
+ *   vmbuf_cdev.c     /dev/vmbuf: file operations and ioctls
+ *   vmbuf_dev.c      what transports call: a device comes (HELLO) or goes, events
+ *   vmbuf_ivshmem.c  transport T1: the ivshmem PCI driver, its rings, pool BARs
+ *   vmbuf_debugfs.c  /sys/kernel/debug/vmbuf
+ *   vmbuf_main.c     module init and exit
+ *
+ * A transport fills struct vmbuf_transport_ops and embeds struct vmbuf_dev
+ * (its control device) and struct vmbuf_pool (each pool's memory) in its
+ * own structs; nothing above vmbuf_dev.c knows which transport it runs on.
+ *
+ * Locking: vmbuf_lock (mutex) guards vmbuf_pools, pool matching and the
+ * sharing state of buffers; vmbuf_dev_sem (rw_semaphore) is held for
+ * reading across a request to the daemon (vmbuf_call()), so requests from
+ * many processes run in parallel, and for writing only where a device
+ * comes or goes; vmbuf_dev changes only under both. pool->lock (mutex)
+ * guards a pool's buffer list; buf->lock guards its attachments.
  * Functions return 0 or a negative errno.
  */
 #ifndef VMBUF_INTERNAL_H
 #define VMBUF_INTERNAL_H
 
-#include <linux/completion.h>
 #include <linux/dma-buf.h>
 #include <linux/list.h>
-#include <linux/memremap.h>
 #include <linux/miscdevice.h>
+#include <linux/poll.h>
 #include <linux/mutex.h>
-#include <linux/pci.h>
 #include <linux/rwsem.h>
-#include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/wait.h>
 #include <linux/virtio_vmbuf.h>
-#include <linux/vmbuf_ivshmem.h>
 
 #include <linux/vmbuf.h>
 
-#define VMBUF_CTL_QUEUE_SIZE	64
-#define VMBUF_EVT_QUEUE_SIZE	64
-#define VMBUF_CTL_SLOTS		(VMBUF_CTL_QUEUE_SIZE / 2)	/* out + in descriptor each */
+struct seq_file;
+struct vmbuf_dev;
+struct vmbuf_pool;
 
-struct vmbuf_slot {
-	struct completion done;
-	u32 resp_len;
-	bool busy;
-	bool lost;		/* timed out: never reused */
+/**
+ * struct vmbuf_transport_ops - what a transport does for the layers above it
+ * @name: "ivshmem", ...
+ * @call: send one request of @req_len bytes and wait for its response
+ *	(at most @resp_len bytes). Returns 0 when a response came (its status
+ *	is in it), or a negative errno. Called only through vmbuf_call().
+ * @doorbell: ring peer @peer of @pool (0: none), then, when @timeout_ms is
+ *	not 0, wait up to that long for the pool's interrupt count to differ
+ *	from *@count; store the count. NULL: VMBUF_IOC_DOORBELL is unsupported.
+ * @debugfs_show: transport state for /sys/kernel/debug/vmbuf/device
+ */
+struct vmbuf_transport_ops {
+	const char *name;
+	int (*call)(struct vmbuf_dev *dev, void *req, size_t req_len, void *resp,
+		    size_t resp_len);
+	int (*doorbell)(struct vmbuf_pool *pool, u32 peer, u32 timeout_ms, u64 *count);
+	void (*debugfs_show)(struct vmbuf_dev *dev, struct seq_file *s);
 };
 
-struct vmbuf_ctl {
-	struct pci_dev *pdev;
-	void __iomem *regs;		/* BAR0: ivshmem registers */
-	void *region;			/* BAR2: control region, write-back */
-	resource_size_t region_size;
-	struct vmbuf_ivshmem_ctl_cfg *cfg;
-
-	/* Control queue (driver side). */
-	spinlock_t vq_lock;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u16 avail_idx;
-	u16 last_used;
-	u64 next_id;
-	struct semaphore slots_free;
-	struct vmbuf_slot slots[VMBUF_CTL_SLOTS];
-
-	/* Event queue: every descriptor is one posted 128-byte buffer. */
-	spinlock_t evt_lock;
-	struct vring_desc *evt_desc;
-	struct vring_avail *evt_avail;
-	struct vring_used *evt_used;
-	u16 evt_avail_idx;
-	u16 evt_last_used;
-
-	wait_queue_head_t cfg_wq;
-	bool live;
+/* The control device of one transport, as the layers above see it. */
+struct vmbuf_dev {
+	struct device *dev;
+	const struct vmbuf_transport_ops *ops;
 
 	/* From HELLO. */
 	char vm_name[VIRTIO_VMBUF_NAME_MAX + 1];
 	u64 quota;
 	u32 fence_timeout_ms;
+	u32 locator_kind;
 	u32 npools;
 	struct virtio_vmbuf_pool_info pools[VIRTIO_VMBUF_MAX_POOLS];
 };
 
+/* Pool memory a transport found (a BAR, a shared memory region). */
 struct vmbuf_pool {
 	struct list_head link;		/* vmbuf_pools */
-	struct pci_dev *pdev;
-	void __iomem *regs;
-	u16 position;			/* IVPosition: the daemon's unforgeable id */
-	struct dev_pagemap pgmap;
-	void *vaddr;
+	struct device *dev;
+	const struct vmbuf_transport_ops *ops;
+	u64 locator;			/* as HELLO names it: unforgeable by other VMs */
+	void *vaddr;			/* write-back, with struct pages */
 	phys_addr_t phys;
 	resource_size_t size;
 
@@ -98,11 +96,6 @@ struct vmbuf_pool {
 	char heap_name[VIRTIO_VMBUF_NAME_MAX + 8];
 	char heap_node[VIRTIO_VMBUF_NAME_MAX + 20];
 	struct miscdevice heap;
-
-	/* Doorbells from pool peers (VMBUF_IOC_DOORBELL). */
-	bool has_irq;
-	atomic64_t doorbells;
-	wait_queue_head_t doorbell_wq;
 
 	struct mutex lock;		/* guards buffers, used, nbuffers */
 	struct list_head buffers;
@@ -131,26 +124,15 @@ struct vmbuf_buffer {
 };
 
 extern struct mutex vmbuf_lock;
-extern struct rw_semaphore vmbuf_ctl_sem;
-extern struct vmbuf_ctl *vmbuf_ctl;	/* under vmbuf_lock or vmbuf_ctl_sem */
-extern struct list_head vmbuf_pools;	/* under vmbuf_lock */
 extern unsigned int vmbuf_timeout_ms;
 
-/* vmbuf_ctl.c */
-int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs);
-void vmbuf_ctl_remove(struct vmbuf_ctl *ctl);
-int vmbuf_ctl_call(struct vmbuf_ctl *ctl, void *req, size_t req_len, void *resp,
-		   size_t resp_len);
-
-/* vmbuf_pool.c */
-int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
-		     const struct vmbuf_ivshmem_region *hdr);
-void vmbuf_pool_remove(struct vmbuf_pool *pool);
-void vmbuf_pools_match(void);	/* under vmbuf_lock */
-
-/* vmbuf_heap.c */
-int vmbuf_heap_register(struct vmbuf_pool *pool);
-void vmbuf_heap_unregister(struct vmbuf_pool *pool);
+/* vmbuf_call.c */
+extern struct rw_semaphore vmbuf_dev_sem;
+extern struct vmbuf_dev *vmbuf_dev;	/* under vmbuf_lock or vmbuf_dev_sem */
+/* Send one request to the daemon: the response's status, or -ENODEV without a device. */
+int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len);
+/* Give back a range: FREE for our own buffers, RELEASE for imports. */
+int vmbuf_call_let_go(bool imported, u64 id);
 
 /* vmbuf_buffer.c */
 struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags);
@@ -162,24 +144,24 @@ struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 
 				    u64 size, u32 fd_flags, struct vmbuf_buffer **out);
 /* The vmbuf buffer behind @dmabuf, or NULL when another driver exported it. */
 struct vmbuf_buffer *vmbuf_buffer_of(struct dma_buf *dmabuf);
-/* Send one request to the daemon under vmbuf_lock; -ENODEV without a device. */
-int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len);
 
-/* vmbuf_cdev.c */
-int vmbuf_cdev_init(void);
-void vmbuf_cdev_exit(void);
-/* Deliver a device event to every open /dev/vmbuf (any context). */
-void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev);
+/* vmbuf_heap.c */
+int vmbuf_heap_register(struct vmbuf_pool *pool);
+void vmbuf_heap_unregister(struct vmbuf_pool *pool);
 
 /* vmbuf_pool.c */
-int vmbuf_pool_ioctl_doorbell(struct vmbuf_doorbell __user *uarg);
+extern struct list_head vmbuf_pools;	/* under vmbuf_lock */
+/* A transport found pool memory (filled in but for the HELLO fields): match it. */
+void vmbuf_pool_add(struct vmbuf_pool *pool);
+void vmbuf_pool_remove(struct vmbuf_pool *pool);
+/* Match every pool against vmbuf_dev's HELLO; under vmbuf_lock. */
+void vmbuf_pools_match(void);
 /* The pool matched to daemon pool @pool_id, or NULL. */
 struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id);
 
 /* vmbuf_fence.c */
 int vmbuf_fence_init(void);
 void vmbuf_fence_exit(void);
-unsigned int vmbuf_fence_timeout(void);
 /* TIMELINE_REACHED from the event interrupt: complete the fences it covers. */
 void vmbuf_fence_event(const struct virtio_vmbuf_event *ev);
 /* Complete every pending fence with @error (device gone). */
@@ -187,8 +169,35 @@ void vmbuf_fences_fail_all(int error);
 int vmbuf_fence_ioctl_fence(struct vmbuf_fence __user *uarg);
 int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg);
 int vmbuf_fence_ioctl_attach(struct vmbuf_attach __user *uarg);
-struct seq_file;
 void vmbuf_fence_debugfs_show(struct seq_file *s);
+
+/* vmbuf_events.c: each open /dev/vmbuf has a ring of event records. */
+struct vmbuf_events;
+struct vmbuf_events *vmbuf_events_open(void);
+void vmbuf_events_close(struct vmbuf_events *f);
+/* Deliver a device event to every open file (any context). */
+void vmbuf_events_post(const struct virtio_vmbuf_event *ev);
+ssize_t vmbuf_events_read(struct vmbuf_events *f, char __user *ubuf, size_t len, bool block);
+__poll_t vmbuf_events_poll(struct vmbuf_events *f, struct file *file, poll_table *wait);
+
+/* vmbuf_cdev.c */
+int vmbuf_cdev_init(void);
+void vmbuf_cdev_exit(void);
+
+/* vmbuf_dev.c: what transports call. */
+/* Reserve the one device slot before touching a device: 0 or -EBUSY. */
+int vmbuf_dev_claim(void);
+void vmbuf_dev_unclaim(void);
+/* The claimed @dev is live: HELLO through @dev->ops, then put it in use and match pools. */
+int vmbuf_dev_add(struct vmbuf_dev *dev);
+/* Take @dev out of use (waits for requests in flight); fences end with -ENODEV. */
+void vmbuf_dev_remove(struct vmbuf_dev *dev);
+/* An event from the device (any context). */
+void vmbuf_dev_event(const struct virtio_vmbuf_event *ev);
+
+/* vmbuf_ivshmem.c */
+int vmbuf_ivshmem_init(void);
+void vmbuf_ivshmem_exit(void);
 
 /* vmbuf_debugfs.c */
 void vmbuf_debugfs_init(void);

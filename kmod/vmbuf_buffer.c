@@ -2,8 +2,8 @@
 /*
  * vmbuf buffers: a physically contiguous range of a pool exported as a
  * dma-buf. The daemon allocates the range (ALLOC) and frees it when the
- * dma-buf is released (FREE); the range reads as zero when allocated
- * because the daemon punches freed ranges out of the pool's memfd.
+ * dma-buf is released (FREE, or RELEASE for an import); the range reads as
+ * zero when allocated because the daemon zeroes every range it frees.
  *
  * Locking follows the dma-buf convention: map/unmap run under the
  * reservation lock taken by the core and only flip the attachment's state;
@@ -153,44 +153,15 @@ static void vmbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 }
 
-int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len)
-{
-	int ret = -ENODEV;
-
-	/* Shared: requests run in parallel; only the device's removal waits for them. */
-	down_read(&vmbuf_ctl_sem);
-	if (vmbuf_ctl)
-		ret = vmbuf_ctl_call(vmbuf_ctl, req, req_len, resp, resp_len);
-	up_read(&vmbuf_ctl_sem);
-	return ret;
-}
-
-/* Give the range back to the daemon: FREE for our own buffers, RELEASE for imports. */
-static int vmbuf_buffer_let_go(bool imported, u64 id)
-{
-	struct virtio_vmbuf_release rel = {
-		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_RELEASE),
-		.import_id = cpu_to_le64(id),
-	};
-	struct virtio_vmbuf_free req = {
-		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_FREE),
-		.buffer_id = cpu_to_le64(id),
-	};
-	struct virtio_vmbuf_resp resp;
-
-	static_assert(sizeof(rel) == sizeof(req));
-	return vmbuf_call(imported ? (void *)&rel : (void *)&req, sizeof(req), &resp, sizeof(resp));
-}
-
 static void vmbuf_release(struct dma_buf *dmabuf)
 {
 	struct vmbuf_buffer *buf = dmabuf->priv;
 	struct vmbuf_pool *pool = buf->pool;
 	int ret;
 
-	ret = vmbuf_buffer_let_go(buf->imported, buf->id);
+	ret = vmbuf_call_let_go(buf->imported, buf->id);
 	if (ret)
-		dev_warn(&pool->pdev->dev, "pool '%s': %s of %llu failed: %d\n", pool->name,
+		dev_warn(pool->dev, "pool '%s': %s of %llu failed: %d\n", pool->name,
 			 buf->imported ? "RELEASE" : "FREE", buf->id, ret);
 
 	mutex_lock(&pool->lock);
@@ -232,7 +203,7 @@ static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported,
 	/* Trust but verify: the range must be inside the pool's data area. */
 	if (!size || off < pool->data_offset || off > pool->size || size > pool->size - off ||
 	    !PAGE_ALIGNED(off) || !PAGE_ALIGNED(size)) {
-		dev_err(&pool->pdev->dev, "daemon returned a bad range %llu+%llu\n", off, size);
+		dev_err(pool->dev, "daemon returned a bad range %llu+%llu\n", off, size);
 		return ERR_PTR(-EPROTO);
 	}
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
@@ -292,7 +263,7 @@ struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flag
 					   le64_to_cpu(resp.size), fd_flags, NULL);
 	}
 	if (IS_ERR(dmabuf))
-		vmbuf_buffer_let_go(false, id);
+		vmbuf_call_let_go(false, id);
 	return dmabuf;
 }
 
@@ -303,6 +274,6 @@ struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 
 
 	dmabuf = vmbuf_buffer_wrap(pool, true, import_id, offset, size, fd_flags, out);
 	if (IS_ERR(dmabuf))
-		vmbuf_buffer_let_go(true, import_id);
+		vmbuf_call_let_go(true, import_id);
 	return dmabuf;
 }

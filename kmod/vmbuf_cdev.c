@@ -5,10 +5,8 @@
  * ioctls: INFO (this VM and its pools), EXPORT (a vmbuf dma-buf fd -> a
  * handle other VMs can import), IMPORT (handle or name -> a new dma-buf over
  * the same pool pages), REVOKE, QUERY (what is known of a vmbuf dma-buf).
- * read() returns whole struct vmbuf_event records, for events that arrive
- * after the file was opened; each open file has its own ring of
- * VMBUF_CDEV_EVENTS and, when it overflows, loses the oldest and flags the
- * next record VMBUF_EVENT_LOST. poll() is readable when a record waits.
+ * DOORBELL (a pool's raw doorbells, where the transport has them).
+ * read() and poll() deliver event records (vmbuf_events.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,125 +22,28 @@
 
 #include "vmbuf.h"
 
-#define VMBUF_CDEV_EVENTS 64
-
-struct vmbuf_file {
-	struct list_head link;		/* vmbuf_files */
-	wait_queue_head_t wq;
-	unsigned int head, count;
-	bool lost;
-	struct vmbuf_event events[VMBUF_CDEV_EVENTS];
-};
-
-/* Guards vmbuf_files and every file's ring; taken from the event interrupt. */
-static DEFINE_SPINLOCK(vmbuf_files_lock);
-static LIST_HEAD(vmbuf_files);
-
-void vmbuf_cdev_event(const struct virtio_vmbuf_event *ev)
-{
-	struct vmbuf_event e;
-	struct vmbuf_file *f;
-	unsigned long flags;
-
-	vmbuf_event_from_wire(&e, ev);
-	spin_lock_irqsave(&vmbuf_files_lock, flags);
-	list_for_each_entry(f, &vmbuf_files, link) {
-		unsigned int tail;
-
-		if (f->count == VMBUF_CDEV_EVENTS) {
-			f->head = (f->head + 1) % VMBUF_CDEV_EVENTS;
-			f->count--;
-			f->lost = true;
-		}
-		tail = (f->head + f->count) % VMBUF_CDEV_EVENTS;
-		f->events[tail] = e;
-		if (f->lost) {
-			f->events[tail].flags |= VMBUF_EVENT_LOST;
-			f->lost = false;
-		}
-		f->count++;
-		wake_up_interruptible(&f->wq);
-	}
-	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
-}
-
 static int vmbuf_cdev_open(struct inode *inode, struct file *file)
 {
-	struct vmbuf_file *f;
-	unsigned long flags;
-
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
-	if (!f)
+	file->private_data = vmbuf_events_open();
+	if (!file->private_data)
 		return -ENOMEM;
-	init_waitqueue_head(&f->wq);
-	spin_lock_irqsave(&vmbuf_files_lock, flags);
-	list_add_tail(&f->link, &vmbuf_files);
-	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
-	file->private_data = f;
 	return nonseekable_open(inode, file);
 }
 
 static int vmbuf_cdev_release(struct inode *inode, struct file *file)
 {
-	struct vmbuf_file *f = file->private_data;
-	unsigned long flags;
-
-	spin_lock_irqsave(&vmbuf_files_lock, flags);
-	list_del(&f->link);
-	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
-	kfree(f);
+	vmbuf_events_close(file->private_data);
 	return 0;
-}
-
-static bool vmbuf_cdev_pending(struct vmbuf_file *f)
-{
-	unsigned long flags;
-	bool ret;
-
-	spin_lock_irqsave(&vmbuf_files_lock, flags);
-	ret = f->count > 0;
-	spin_unlock_irqrestore(&vmbuf_files_lock, flags);
-	return ret;
 }
 
 static ssize_t vmbuf_cdev_read(struct file *file, char __user *ubuf, size_t len, loff_t *off)
 {
-	struct vmbuf_file *f = file->private_data;
-	struct vmbuf_event e;
-	unsigned long flags;
-	ssize_t done = 0;
-	int ret;
-
-	if (len < sizeof(e))
-		return -EINVAL;
-	if (!(file->f_flags & O_NONBLOCK)) {
-		ret = wait_event_interruptible(f->wq, vmbuf_cdev_pending(f));
-		if (ret)
-			return ret;
-	}
-	while (len - done >= sizeof(e)) {
-		spin_lock_irqsave(&vmbuf_files_lock, flags);
-		if (!f->count) {
-			spin_unlock_irqrestore(&vmbuf_files_lock, flags);
-			break;
-		}
-		e = f->events[f->head];
-		f->head = (f->head + 1) % VMBUF_CDEV_EVENTS;
-		f->count--;
-		spin_unlock_irqrestore(&vmbuf_files_lock, flags);
-		if (copy_to_user(ubuf + done, &e, sizeof(e)))
-			return done ? done : -EFAULT;
-		done += sizeof(e);
-	}
-	return done ? done : -EAGAIN;
+	return vmbuf_events_read(file->private_data, ubuf, len, !(file->f_flags & O_NONBLOCK));
 }
 
 static __poll_t vmbuf_cdev_poll(struct file *file, poll_table *wait)
 {
-	struct vmbuf_file *f = file->private_data;
-
-	poll_wait(file, &f->wq, wait);
-	return vmbuf_cdev_pending(f) ? EPOLLIN | EPOLLRDNORM : 0;
+	return vmbuf_events_poll(file->private_data, file, wait);
 }
 
 static int vmbuf_cdev_info(void __user *uarg)
@@ -155,13 +56,13 @@ static int vmbuf_cdev_info(void __user *uarg)
 	if (!info)
 		return -ENOMEM;
 	mutex_lock(&vmbuf_lock);
-	if (!vmbuf_ctl) {
+	if (!vmbuf_dev) {
 		ret = -ENODEV;
 		goto out_unlock;
 	}
 	info->version = VIRTIO_VMBUF_VERSION;
-	info->quota_bytes = vmbuf_ctl->quota;
-	memcpy(info->vm_name, vmbuf_ctl->vm_name, VMBUF_NAME_MAX);
+	info->quota_bytes = vmbuf_dev->quota;
+	memcpy(info->vm_name, vmbuf_dev->vm_name, VMBUF_NAME_MAX);
 	list_for_each_entry(pool, &vmbuf_pools, link) {
 		struct vmbuf_pool_desc *d;
 
@@ -175,7 +76,9 @@ static int vmbuf_cdev_info(void __user *uarg)
 		d->used = pool->used;
 		d->buffers = pool->nbuffers;
 		mutex_unlock(&pool->lock);
-		d->position = pool->position;
+		/* Only ivshmem pools have peer ids to ring (VMBUF_IOC_DOORBELL). */
+		if (vmbuf_dev->locator_kind == VIRTIO_VMBUF_LOCATOR_IVPOSITION)
+			d->position = pool->locator;
 		memcpy(d->name, pool->name, VMBUF_NAME_MAX);
 	}
 out_unlock:
@@ -230,7 +133,7 @@ static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
 	}
 	buf = vmbuf_buffer_of(dmabuf);
 	if (!buf) {
-		ret = -EXDEV;	/* not ours: a vhost-user transport job */
+		ret = -EXDEV;	/* not ours: exporting guest RAM is the vhost-user transport's */
 		goto out_put;
 	}
 	if (buf->imported) {
@@ -398,6 +301,27 @@ out_free:
 	return ret;
 }
 
+static int vmbuf_cdev_doorbell(struct vmbuf_doorbell __user *uarg)
+{
+	struct vmbuf_doorbell x;
+	struct vmbuf_pool *pool;
+	int ret;
+
+	if (copy_from_user(&x, uarg, sizeof(x)))
+		return -EFAULT;
+	if (x.reserved || x.peer > 0xffff)
+		return -EINVAL;
+	pool = vmbuf_pool_by_id(x.pool_id);
+	if (!pool)
+		return -ENOENT;
+	if (!pool->ops->doorbell)
+		return -EOPNOTSUPP;
+	ret = pool->ops->doorbell(pool, x.peer, x.timeout_ms, &x.count);
+	if (ret)
+		return ret;
+	return put_user(x.count, &uarg->count);
+}
+
 static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -420,7 +344,7 @@ static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	case VMBUF_IOC_ATTACH:
 		return vmbuf_fence_ioctl_attach(uarg);
 	case VMBUF_IOC_DOORBELL:
-		return vmbuf_pool_ioctl_doorbell(uarg);
+		return vmbuf_cdev_doorbell(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * debugfs: /sys/kernel/debug/vmbuf/device (control device state) and
+ * debugfs: /sys/kernel/debug/vmbuf/device (control device state, with the
+ * transport's own lines) and
  * /sys/kernel/debug/vmbuf/pools (every pool and its buffers, with the
  * process that allocated each), in the spirit of ION's debugfs.
  */
@@ -13,16 +14,17 @@ static struct dentry *vmbuf_debugfs_root;
 
 static int vmbuf_debugfs_device_show(struct seq_file *s, void *unused)
 {
-	mutex_lock(&vmbuf_lock);
-	if (!vmbuf_ctl) {
+	down_read(&vmbuf_dev_sem);
+	if (!vmbuf_dev) {
 		seq_puts(s, "no control device\n");
 	} else {
-		seq_printf(s, "vm: %s\nlive: %d\nquota: %llu\npools: %u\n", vmbuf_ctl->vm_name,
-			   vmbuf_ctl->live, vmbuf_ctl->quota, vmbuf_ctl->npools);
-		seq_printf(s, "avail_idx: %u\nlast_used: %u\nrequests: %llu\n",
-			   vmbuf_ctl->avail_idx, vmbuf_ctl->last_used, vmbuf_ctl->next_id);
+		seq_printf(s, "transport: %s\nvm: %s\nquota: %llu\npools: %u\n",
+			   vmbuf_dev->ops->name, vmbuf_dev->vm_name, vmbuf_dev->quota,
+			   vmbuf_dev->npools);
+		if (vmbuf_dev->ops->debugfs_show)
+			vmbuf_dev->ops->debugfs_show(vmbuf_dev, s);
 	}
-	mutex_unlock(&vmbuf_lock);
+	up_read(&vmbuf_dev_sem);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vmbuf_debugfs_device);
@@ -35,9 +37,9 @@ static int vmbuf_debugfs_pools_show(struct seq_file *s, void *unused)
 	mutex_lock(&vmbuf_lock);
 	list_for_each_entry(pool, &vmbuf_pools, link) {
 		mutex_lock(&pool->lock);
-		seq_printf(s, "pool %s id %u position %#x size %pa used %llu buffers %u heap %s\n",
+		seq_printf(s, "pool %s id %u locator %#llx size %pa used %llu buffers %u heap %s\n",
 			   pool->matched ? pool->name : "(unmatched)", pool->pool_id,
-			   pool->position, &pool->size, pool->used, pool->nbuffers,
+			   pool->locator, &pool->size, pool->used, pool->nbuffers,
 			   pool->heap_registered ? pool->heap_node : "-");
 		list_for_each_entry(buf, &pool->buffers, link)
 			seq_printf(s, "  buffer %llu offset %llu size %llu pid %d comm %s\n",

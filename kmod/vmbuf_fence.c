@@ -105,13 +105,13 @@ static void vmbuf_fence_watchdog(struct timer_list *t)
 	dma_fence_put(&f->base);
 }
 
-unsigned int vmbuf_fence_timeout(void)
+static unsigned int vmbuf_fence_timeout(void)
 {
 	unsigned int ms = vmbuf_fence_timeout_ms;
 
 	mutex_lock(&vmbuf_lock);
-	if (vmbuf_ctl && vmbuf_ctl->fence_timeout_ms && vmbuf_ctl->fence_timeout_ms < ms)
-		ms = vmbuf_ctl->fence_timeout_ms;
+	if (vmbuf_dev && vmbuf_dev->fence_timeout_ms && vmbuf_dev->fence_timeout_ms < ms)
+		ms = vmbuf_dev->fence_timeout_ms;
 	mutex_unlock(&vmbuf_lock);
 	return ms ? ms : 1;
 }

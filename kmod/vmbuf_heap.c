@@ -98,10 +98,10 @@ int vmbuf_heap_register(struct vmbuf_pool *pool)
 	pool->heap.name = pool->heap_name;
 	pool->heap.nodename = pool->heap_node;
 	pool->heap.fops = &vmbuf_heap_fops;
-	pool->heap.parent = &pool->pdev->dev;
+	pool->heap.parent = pool->dev;
 	ret = misc_register(&pool->heap);
 	if (ret) {
-		dev_err(&pool->pdev->dev, "cannot register heap %s: %d\n", pool->heap_node, ret);
+		dev_err(pool->dev, "cannot register heap %s: %d\n", pool->heap_node, ret);
 		return ret;
 	}
 	pool->heap_registered = true;

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmbuf_dev: what a transport calls when its control device comes or goes
+ * and when the device sends an event. The module drives one device: a
+ * transport claims the slot before it touches its device (a second control
+ * device is refused with -EBUSY), says HELLO through it, and only then puts
+ * it in use; removal waits for requests in flight, and every pending fence
+ * ends with -ENODEV.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+
+#include "vmbuf.h"
+
+/* Under vmbuf_lock: a transport holds the one device slot. */
+static bool vmbuf_dev_claimed;
+
+int vmbuf_dev_claim(void)
+{
+	int ret = 0;
+
+	mutex_lock(&vmbuf_lock);
+	if (vmbuf_dev_claimed)
+		ret = -EBUSY;
+	vmbuf_dev_claimed = true;
+	mutex_unlock(&vmbuf_lock);
+	return ret;
+}
+
+void vmbuf_dev_unclaim(void)
+{
+	mutex_lock(&vmbuf_lock);
+	vmbuf_dev_claimed = false;
+	mutex_unlock(&vmbuf_lock);
+}
+
+static int vmbuf_dev_hello(struct vmbuf_dev *dev)
+{
+	struct virtio_vmbuf_hello req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_HELLO),
+		.version = cpu_to_le32(VIRTIO_VMBUF_VERSION),
+	};
+	struct virtio_vmbuf_hello_resp *r;
+	int ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	ret = dev->ops->call(dev, &req, sizeof(req), r, sizeof(*r));
+	if (!ret)
+		ret = (s32)le32_to_cpu(r->resp.status);
+	if (ret) {
+		dev_err(dev->dev, "HELLO failed: %d (device speaks version %u, we %u)\n", ret,
+			le32_to_cpu(r->version), VIRTIO_VMBUF_VERSION);
+		goto out;
+	}
+	dev->npools = min_t(u32, le32_to_cpu(r->npools), VIRTIO_VMBUF_MAX_POOLS);
+	memcpy(dev->pools, r->pools, sizeof(dev->pools));
+	dev->quota = le64_to_cpu(r->quota_bytes);
+	dev->fence_timeout_ms = le32_to_cpu(r->fence_timeout_ms);
+	dev->locator_kind = le32_to_cpu(r->locator_kind);
+	memcpy(dev->vm_name, r->vm_name, VIRTIO_VMBUF_NAME_MAX);
+	dev->vm_name[VIRTIO_VMBUF_NAME_MAX] = '\0';
+	dev_info(dev->dev, "VM '%s', %u pool(s), transport %s\n", dev->vm_name, dev->npools,
+		 dev->ops->name);
+out:
+	kfree(r);
+	return ret;
+}
+
+int vmbuf_dev_add(struct vmbuf_dev *dev)
+{
+	int ret;
+
+	ret = vmbuf_dev_hello(dev);
+	if (ret)
+		return ret;
+	down_write(&vmbuf_dev_sem);
+	mutex_lock(&vmbuf_lock);
+	vmbuf_dev = dev;
+	vmbuf_pools_match();
+	mutex_unlock(&vmbuf_lock);
+	up_write(&vmbuf_dev_sem);
+	return 0;
+}
+
+void vmbuf_dev_remove(struct vmbuf_dev *dev)
+{
+	/* Waits for requests in flight; later ones see no device (ENODEV). */
+	down_write(&vmbuf_dev_sem);
+	mutex_lock(&vmbuf_lock);
+	if (vmbuf_dev == dev)
+		vmbuf_dev = NULL;
+	mutex_unlock(&vmbuf_lock);
+	up_write(&vmbuf_dev_sem);
+	vmbuf_fences_fail_all(-ENODEV);
+}
+
+void vmbuf_dev_event(const struct virtio_vmbuf_event *ev)
+{
+	if (le32_to_cpu(ev->type) == VIRTIO_VMBUF_EVT_TIMELINE_REACHED)
+		vmbuf_fence_event(ev);
+	vmbuf_events_post(ev);
+}
