@@ -14,4 +14,4 @@ else
 	meson setup build >/dev/null
 fi
 ninja -C build >/dev/null
-exec python3 tests/vm/demo.py --build-dir build "$@"
+PYTHONPATH=tests/kit exec python3 tests/vm/demo.py --build-dir build "$@"

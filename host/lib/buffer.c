@@ -16,14 +16,21 @@
 #include "util.h"
 #include <vmbuf/wire.h>
 
-static struct vmbuf_buffer *buffer_new(struct vmbuf_client *c)
+/* A buffer for the range [@offset, +@size) of pool @pool_id that the daemon gave as @id. */
+static struct vmbuf_buffer *buffer_new(struct vmbuf_client *c, bool imported, uint64_t id,
+				       uint32_t pool_id, uint64_t offset, uint64_t size)
 {
 	struct vmbuf_buffer *b = calloc(1, sizeof(*b));
 
-	if (b) {
-		b->c = c;
-		b->dmabuf = -1;
-	}
+	if (!b)
+		return NULL;
+	b->c = c;
+	b->dmabuf = -1;
+	b->imported = imported;
+	b->id = id;
+	b->pool_id = pool_id;
+	b->offset = offset;
+	b->size = size;
 	return b;
 }
 
@@ -49,14 +56,10 @@ struct vmbuf_buffer *vmbuf_buffer_import(struct vmbuf_client *c, const char *nam
 	r = client_vm_call(c, &req, sizeof(req), &resp, sizeof(resp));
 	if (r < 0)
 		return lib_fail(r), NULL;
-	b = buffer_new(c);
+	b = buffer_new(c, true, le64toh(resp.import_id), le32toh(resp.pool_id),
+		       le64toh(resp.offset), le64toh(resp.size));
 	if (!b)
 		return NULL;
-	b->imported = true;
-	b->id = le64toh(resp.import_id);
-	b->pool_id = le32toh(resp.pool_id);
-	b->offset = le64toh(resp.offset);
-	b->size = le64toh(resp.size);
 	memcpy(b->handle, resp.handle, sizeof(b->handle));
 	field_to_str(b->owner, resp.owner, VIRTIO_VMBUF_NAME_MAX);
 	vmbuf_meta_from_wire(&b->meta, &resp.meta);
@@ -81,13 +84,10 @@ struct vmbuf_buffer *vmbuf_buffer_alloc(struct vmbuf_client *c, const char *pool
 	r = client_vm_call(c, &req, sizeof(req), &resp, sizeof(resp));
 	if (r < 0)
 		return lib_fail(r), NULL;
-	b = buffer_new(c);
+	b = buffer_new(c, false, le64toh(resp.buffer_id), p->id, le64toh(resp.offset),
+		       le64toh(resp.size));
 	if (!b)
 		return NULL;
-	b->id = le64toh(resp.buffer_id);
-	b->pool_id = p->id;
-	b->offset = le64toh(resp.offset);
-	b->size = le64toh(resp.size);
 	snprintf(b->owner, sizeof(b->owner), "host");
 	return b;
 }

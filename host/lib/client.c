@@ -1,7 +1,8 @@
 /*
  * client - libvmbuf's connection to host.sock: connect, the framing of
- * requests and answers (hostproto.h), HELLO and the pools it lists, the
- * status and read requests.
+ * requests and answers (hostproto.h), the events that arrive between
+ * answers (queued; the watches they complete fire), HELLO and the pools it
+ * lists, the status and read requests.
  */
 #include <errno.h>
 #include <poll.h>
@@ -73,6 +74,51 @@ int vmbuf_client_fd(const struct vmbuf_client *c)
 	return c->fd;
 }
 
+void client_watch_fire(struct watch *w, int error)
+{
+	uint64_t one = 1;
+
+	w->fired = true;
+	w->error = error;
+	if (write(w->efd, &one, sizeof(one)) < 0)
+		w->error = -EIO;
+}
+
+/* A TIMELINE event completes the watches it covers. */
+static void fire_watches(struct vmbuf_client *c, const struct virtio_vmbuf_event *e)
+{
+	if (le32toh(e->type) != VIRTIO_VMBUF_EVT_TIMELINE_REACHED)
+		return;
+	for (unsigned int i = 0; i < WATCHES_MAX; i++) {
+		struct watch *w = &c->watches[i];
+
+		if (w->efd >= 0 && !w->fired && le64toh(e->value) >= w->value &&
+		    !memcmp(w->handle, e->handle, sizeof(w->handle)))
+			client_watch_fire(w, (int32_t)le32toh(e->error));
+	}
+}
+
+/* An event arrived: queue it and fire the watches it completes. */
+static void client_queue_event(struct vmbuf_client *c, const void *payload, size_t len)
+{
+	struct virtio_vmbuf_event *e;
+
+	if (c->ev_count == EVENTS_MAX) {
+		c->ev_head = (c->ev_head + 1) % EVENTS_MAX;
+		c->ev_count--;
+		c->ev_lost = true;
+	}
+	e = &c->events[(c->ev_head + c->ev_count) % EVENTS_MAX];
+	memset(e, 0, sizeof(*e));
+	memcpy(e, payload, len < sizeof(*e) ? len : sizeof(*e));
+	if (c->ev_lost) {
+		e->flags |= htole32(VIRTIO_VMBUF_EVT_F_LOST);
+		c->ev_lost = false;
+	}
+	c->ev_count++;
+	fire_watches(c, e);
+}
+
 /*
  * Receive one packet: an answer (returns its status, payload in @buf, fd in
  * *fd) or, with @event set, an event. Waits up to @timeout_ms.
@@ -122,7 +168,7 @@ int client_recv_packet(struct vmbuf_client *c, void *buf, size_t cap, size_t *le
 		return -EPROTO;
 	*event = r.flags & VMBUF_HOST_RESP_EVENT;
 	if (*event) {
-		events_queue(c, pkt + sizeof(r), r.len);
+		client_queue_event(c, pkt + sizeof(r), r.len);
 		return 0;
 	}
 	*len = r.len < cap ? r.len : cap;

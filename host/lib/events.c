@@ -1,6 +1,6 @@
 /*
- * events - libvmbuf's events and timelines: events queued while waiting for
- * answers, SIGNAL, blocking waits and eventfd watches for event loops.
+ * events - libvmbuf's events and timelines: the events client.c queued,
+ * SIGNAL, blocking waits and eventfd watches for event loops.
  */
 #include <endian.h>
 #include <errno.h>
@@ -14,50 +14,6 @@
 #include "libvmbuf-internal.h"
 #include "util.h"
 #include <vmbuf/wire.h>
-
-static void fire(struct watch *w, int error)
-{
-	uint64_t one = 1;
-
-	w->fired = true;
-	w->error = error;
-	if (write(w->efd, &one, sizeof(one)) < 0)
-		w->error = -EIO;
-}
-
-/* A TIMELINE event completes the watches it covers. */
-static void fire_watches(struct vmbuf_client *c, const struct virtio_vmbuf_event *e)
-{
-	if (le32toh(e->type) != VIRTIO_VMBUF_EVT_TIMELINE_REACHED)
-		return;
-	for (unsigned int i = 0; i < WATCHES_MAX; i++) {
-		struct watch *w = &c->watches[i];
-
-		if (w->efd >= 0 && !w->fired && le64toh(e->value) >= w->value &&
-		    !memcmp(w->handle, e->handle, sizeof(w->handle)))
-			fire(w, (int32_t)le32toh(e->error));
-	}
-}
-
-void events_queue(struct vmbuf_client *c, const void *payload, size_t len)
-{
-	struct virtio_vmbuf_event *e;
-
-	if (c->ev_count == EVENTS_MAX) {
-		c->ev_head = (c->ev_head + 1) % EVENTS_MAX;
-		c->ev_count--;
-		c->ev_lost = true;
-	}
-	e = &c->events[(c->ev_head + c->ev_count) % EVENTS_MAX];
-	memset(e, 0, sizeof(*e));
-	memcpy(e, payload, len < sizeof(*e) ? len : sizeof(*e));
-	if (c->ev_lost) {
-		e->flags |= htole32(VIRTIO_VMBUF_EVT_F_LOST);
-		c->ev_lost = false;
-	}
-	c->ev_count++;
-	fire_watches(c, e);
-}
 
 int vmbuf_signal(struct vmbuf_client *c, const uint8_t *handle, uint64_t value, int error)
 {
@@ -186,7 +142,7 @@ int vmbuf_watch(struct vmbuf_client *c, const uint8_t *handle, uint64_t value)
 		return lib_fail(r);
 	}
 	if (le32toh(resp.reached) && !w->fired)
-		fire(w, (int32_t)le32toh(resp.error));
+		client_watch_fire(w, (int32_t)le32toh(resp.error));
 	return w->efd;
 }
 

@@ -2,9 +2,10 @@
  * libvmbuf-internal - what libvmbuf's files share: the client and buffer
  * objects and the calls to the daemon. Not installed.
  *
- *   client.c  connection, framing of host.sock packets, HELLO, pools, status
- *   buffer.c  buffers: import, alloc, export, mappings, release
- *   events.c  events, timelines (signal, wait) and eventfd watches
+ *   client.c  connection, framing of host.sock packets, queued events, HELLO,
+ *             pools, status
+ *   buffer.c  buffers: import, alloc, export, mappings, release (calls client.c)
+ *   events.c  events, timelines (signal, wait) and eventfd watches (calls client.c)
  *
  * Inside, functions return a negative errno; each public function converts
  * at its end with lib_fail() (errno set, -1 returned).
@@ -82,8 +83,7 @@ struct pool_ref *client_pool_by_name(struct vmbuf_client *c, const char *name);
 /* The memfd of pool @p, asked for once: the fd (owned by the client) or -errno. */
 int client_pool_memfd(struct vmbuf_client *c, struct pool_ref *p);
 
-/* events.c */
-/* An event arrived: queue it and fire the watches it completes. */
-void events_queue(struct vmbuf_client *c, const void *payload, size_t len);
+/* Complete watch @w with @error (0 or -errno): its eventfd becomes readable. */
+void client_watch_fire(struct watch *w, int error);
 
 #endif

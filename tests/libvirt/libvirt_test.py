@@ -3,27 +3,26 @@
 validated with virt-xml-validate, started by a real libvirtd (domain type qemu,
 direct kernel boot), sharing a buffer and a timeline through vmbufd.
 
-Usage: libvirt_test.py --build-dir DIR
+Usage: libvirt_test.py share_fence@ivshmem --build-dir DIR
 Starts virtlogd and libvirtd when they are not running (and stops what it started).
 Prints PASS or FAIL.
 """
 
-import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import time
-import traceback
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
-import vmkit  # noqa: E402
+import vmkit
 
 MiB = 1 << 20
 
 
-def ensure_daemons():
-    """Start virtlogd and libvirtd unless already running; return what we started."""
+@contextlib.contextmanager
+def libvirt_daemons():
+    """virtlogd and libvirtd for the duration: started unless already running."""
     started = []
     for daemon, sock in (("virtlogd", "/run/libvirt/virtlogd-sock"),
                          ("libvirtd", "/run/libvirt/libvirt-sock")):
@@ -37,18 +36,15 @@ def ensure_daemons():
             if time.time() > deadline:
                 raise RuntimeError("%s did not start" % daemon)
             time.sleep(0.1)
-    return started
-
-
-def stop_daemons(started):
-    for daemon in reversed(started):
-        subprocess.run(["pkill", "-x", daemon])
-
-
-def scenario(build):
-    kit = vmkit.Kit("libvirt", build, {"a": {}, "b": {}}, {"p": ("8M", ["a", "b"])}, libvirt=True)
-    ok = False
     try:
+        yield
+    finally:
+        for daemon in reversed(started):
+            subprocess.run(["pkill", "-x", daemon])
+
+
+def scenario_share_fence(t):
+    with t.kit("libvirt", {"a": {}, "b": {}}, {"p": ("8M", ["a", "b"])}, libvirt=True) as kit:
         a, b = kit.boot("a", "b")
         for vm in (a, b):
             state = vmkit.virsh("domstate", vm.domain).strip()
@@ -57,7 +53,7 @@ def scenario(build):
             assert xml.count("ivshmem-doorbell") == 2, "libvirt lost a <shmem> device"
         # Share: A fills and exports to B, who may signal too.
         out = a.hold("7", "vmbuf export -p p -s 1M -f seq:4 -n frame -t b -S")
-        h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        h = vmkit.handle_in(out)
         out = b.hold("7", "vmbuf import -n frame -c seq:4")
         assert "check seq:4 ok" in out, out
         b.run("echo 'fill seq:6' >&7")
@@ -86,29 +82,7 @@ def scenario(build):
             assert time.time() < deadline, "vmbufd still sees a connected VM"
             time.sleep(0.1)
         assert kit.pool_status("p")["used"] == 0
-        ok = True
-    finally:
-        kit.close(ok)
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build-dir", required=True)
-    args = ap.parse_args()
-    started = ensure_daemons()
-    t = time.time()
-    try:
-        scenario(args.build_dir)
-    except Exception:
-        traceback.print_exc()
-        print("FAIL libvirt (%.1fs)" % (time.time() - t))
-        return 1
-    finally:
-        stop_daemons(started)
-    print("PASS libvirt (%.1fs)" % (time.time() - t))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vmkit.main(globals(), around=libvirt_daemons))

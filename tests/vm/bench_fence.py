@@ -50,10 +50,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
 
-    kit = vmkit.Kit("bench", args.build_dir, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])})
-    ok = False
     rows = []
-    try:
+    with vmkit.Kit("bench", args.build_dir, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])}) as kit:
         a, b = kit.boot("a", "b")
         for i in range(args.repeat):
             d = run_doorbell(a, b, args.rounds, str(i))
@@ -64,9 +62,6 @@ def main():
             rows.append((float(d.group(4)), float(d.group(5)), float(f.group(4)),
                          float(f.group(5))))
         kit.wait_used("p", 0)
-        ok = True
-    finally:
-        kit.close(ok)
     print("cross-VM round trip, %d rounds, TCG guests, same run, same pair of VMs:" % args.rounds)
     print("%-4s %14s %14s %14s %14s %10s" % ("run", "doorbell p50", "doorbell p99",
                                             "fence p50", "fence p99", "ratio p50"))

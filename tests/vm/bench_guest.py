@@ -21,18 +21,16 @@ def main():
     ap.add_argument("--reclaim", action="store_true",
                     help="pool with reclaim = yes (freed pages go back to the host)")
     args = ap.parse_args()
-    kit = vmkit.Kit("benchguest", args.build_dir, {"a": {}},
-                    {"p": ("128M", ["a"], {"reclaim": "yes" if args.reclaim else "no"})})
-    ok = False
-    try:
+    with vmkit.Kit("benchguest", args.build_dir, {"a": {}},
+                   {"p": ("128M", ["a"], {"reclaim": "yes" if args.reclaim else "no"})}) as kit:
         a = kit.boot("a")
         st, out = a.run("vmbuf-bench -p p -n %d -b %d" % (args.iterations, args.passes),
                         timeout=900, check=False)
         print(out.strip())
         ok = st == 0 and "CPU read" in out
+        if not ok:
+            kit.mark_failed()
         kit.wait_used("p", 0)
-    finally:
-        kit.close(ok)
     return 0 if ok else 1
 
 

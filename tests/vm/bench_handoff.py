@@ -23,10 +23,8 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--rounds", type=int, default=200)
     args = ap.parse_args()
-    kit = vmkit.Kit("handoff", args.build_dir, {"a": {}, "b": {}}, {"p": ("128M", ["a", "b"])})
-    ok = False
     rows = []
-    try:
+    with vmkit.Kit("handoff", args.build_dir, {"a": {}, "b": {}}, {"p": ("128M", ["a", "b"])}) as kit:
         a, b = kit.boot("a", "b")
         n = 0
         for size in (4096, 8 << 20, 32 << 20):
@@ -45,9 +43,6 @@ def main():
                 rates[mode] = float(m.group(4))
             rows.append((size, rates["fence"], rates["copy"]))
         kit.wait_used("p", 0)
-        ok = True
-    finally:
-        kit.close(ok)
     print("hand-off between two TCG guests, %d frames each, same run:" % args.rounds)
     print("%-10s %16s %16s %10s" % ("size", "zero-copy", "memcpy", "ratio"))
     for size, z, c in rows:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Run one VM scenario: run.py SCENARIO --build-dir DIR. Prints PASS or FAIL.
+"""Run one VM scenario: run.py SCENARIO@TRANSPORT --build-dir DIR. Prints PASS or FAIL.
 
-Scenarios (each a function below, each a meson test in suite 'vm'):
+Scenarios (each a function below, each a meson test in suite 'vm' per transport):
   alloc_visible  a guest fills a buffer; the host sees owner, offset, size and
                  the same bytes in the pool; closing the fd, killing the guest
                  process and killing the VM each return the memory
@@ -20,12 +20,10 @@ Scenarios (each a function below, each a meson test in suite 'vm'):
                  timeout, ENODEV when the producer's QEMU is killed
 """
 
-import argparse
 import os
 import re
 import sys
 import time
-import traceback
 
 import vmkit
 
@@ -36,10 +34,8 @@ def owned(kit, pool, vm):
     return [b for b in kit.pool_status(pool)["buffers"] if b["owner"] == vm]
 
 
-def scenario_alloc_visible(build):
-    kit = vmkit.Kit("alloc", build, {"a": {"quota": "32M"}}, {"p": ("16M", ["a"])})
-    ok = False
-    try:
+def scenario_alloc_visible(t):
+    with t.kit("alloc", {"a": {"quota": "32M"}}, {"p": ("16M", ["a"])}) as kit:
         a = kit.boot("a")
         _, info = a.run("vmbuf info")
         assert "vm a" in info and "pool p" in info and "heap yes" in info, info
@@ -86,16 +82,11 @@ def scenario_alloc_visible(build):
         while [v for v in kit.status()["vms"] if v["name"] == "a"][0]["connected"]:
             assert time.time() < deadline, "daemon still thinks a is connected"
             time.sleep(0.1)
-        ok = True
-    finally:
-        kit.close(ok)
 
 
-def scenario_share(build):
-    kit = vmkit.Kit("share", build, {"a": {}, "b": {}, "c": {}, "d": {}},
-                    {"p": ("16M", ["a", "b", "c"]), "q": ("4M", ["d"])})
-    ok = False
-    try:
+def scenario_share(t):
+    with t.kit("share", {"a": {}, "b": {}, "c": {}, "d": {}},
+                   {"p": ("16M", ["a", "b", "c"]), "q": ("4M", ["d"])}) as kit:
         a, b, c, d = kit.boot("a", "b", "c", "d")
         b.spawn("vmbuf events > /tmp/ev 2>&1")
         b.wait_file("/tmp/ev", "listening")
@@ -103,7 +94,7 @@ def scenario_share(build):
         # A writes a pattern and exports it by name to B, with metadata.
         out = a.hold("7", "vmbuf export -p p -s 2M -f seq:3 -n cam0 -t b --width 1920 "
                            "--height 1080 --fourcc XR24 --stride 7680 --label camera")
-        handle = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        handle = vmkit.handle_in(out)
         b.wait_file("/tmp/ev", "event OFFERED handle %s name 'cam0' vm 'a'" % handle)
 
         # B imports by name: same bytes; then B writes and A reads B's bytes.
@@ -141,7 +132,7 @@ def scenario_share(build):
 
         # VM death: A exports to every pool member, B imports, A's QEMU is killed.
         out = a.hold("8", "vmbuf export -p p -s 1M -f 0x5a -n cam1 -P")
-        handle = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        handle = vmkit.handle_in(out)
         out = b.hold("8", "vmbuf import -H %s -c 0x5a" % handle)
         assert "check 0x5a ok" in out, out
         a.kill()
@@ -153,15 +144,10 @@ def scenario_share(build):
         b.release("8")
         kit.wait_used("p", 0)
         kit.wait_used("q", 0)
-        ok = True
-    finally:
-        kit.close(ok)
 
 
-def scenario_fence_pingpong(build):
-    kit = vmkit.Kit("pingpong", build, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])})
-    ok = False
-    try:
+def scenario_fence_pingpong(t):
+    with t.kit("pingpong", {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])}) as kit:
         a, b = kit.boot("a", "b")
         b.spawn("vmbuf pingpong follow -n pp -r 1000 > /tmp/f 2>&1")
         _, out = a.run("vmbuf pingpong lead -p p -n pp -t b -r 1000", timeout=600)
@@ -169,19 +155,14 @@ def scenario_fence_pingpong(build):
         assert re.search(r"pingpong fence rounds 1000 errors 0 ", out), out
         b.wait_file("/tmp/f", "follow done rounds 1000 errors 0")
         kit.wait_used("p", 0)
-        ok = True
-    finally:
-        kit.close(ok)
 
 
-def scenario_fence_sync(build):
-    kit = vmkit.Kit("fencesync", build, {"a": {}, "b": {"fence-timeout-ms": "3000"}},
-                    {"p": ("4M", ["a", "b"])})
-    ok = False
-    try:
+def scenario_fence_sync(t):
+    with t.kit("fencesync", {"a": {}, "b": {"fence-timeout-ms": "3000"}},
+                   {"p": ("4M", ["a", "b"])}) as kit:
         a, b = kit.boot("a", "b")
         out = a.hold("7", "vmbuf export -p p -s 64K -f 0x11 -n f1 -t b")
-        h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        h = vmkit.handle_in(out)
         b.hold("7", "vmbuf import -n f1")
 
         # Implicit sync: nothing is ready before the producer signals ...
@@ -225,26 +206,21 @@ def scenario_fence_sync(build):
         assert "error ENODEV" in out, out
         b.release("7")
         kit.wait_used("p", 0)
-        ok = True
-    finally:
-        kit.close(ok)
 
 
-def scenario_host_share(build):
+def scenario_host_share(t):
     """Host clients through libvmbuf: import a guest's export and read its bytes, export
     to guests, wait on a guest's signal and signal a guest's wait; garbage on host.sock
     disturbs nothing."""
     import socket
     import subprocess
-    kit = vmkit.Kit("hostshare", build, {"a": {}, "b": {}}, {"p": ("8M", ["a", "b"])})
-    ok = False
-    ctl = [kit.paths.vmbufctl, "-s", kit.sockdir]
-    try:
+    with t.kit("hostshare", {"a": {}, "b": {}}, {"p": ("8M", ["a", "b"])}) as kit:
+        ctl = [kit.paths.vmbufctl, "-s", kit.sockdir]
         a, b = kit.boot("a", "b")
         # A guest export the host may import.
         out = a.hold("7", "vmbuf export -p p -s 1M -f seq:3 -n cam0 --host --width 640 "
                            "--height 480 --fourcc AR24 --label guest")
-        h = re.search(r"handle ([0-9a-f]{32})", out).group(1)
+        h = vmkit.handle_in(out)
         out = kit.ctl("import", "-n", "cam0", "-c", "seq:3", "-f", "seq:4").decode()
         assert "from VM 'a'" in out and "check seq:3 ok" in out, out
         assert "meta 640x480 fourcc AR24" in out and "memfd + offset" in out, out
@@ -268,7 +244,7 @@ def scenario_host_share(build):
         lines = [x.stdout.readline() for _ in range(4)]
         assert lines[0] == "filled seq:8\n" and lines[2].startswith("exported") and \
             lines[3] == "holding\n", "host export failed: %r %s" % (lines, x.stderr.read() if x.poll() is not None else "")
-        h2 = re.search(r"handle ([0-9a-f]{32})", lines[1]).group(1)
+        h2 = vmkit.handle_in(lines[1])
         _, out = b.run("vmbuf import -n hostbuf -c seq:8")
         assert "check seq:8 ok" in out and "from VM 'host'" in out, out
         b.spawn("vmbuf wait %s 5 -t 20000 > /tmp/hw 2>&1" % h2)
@@ -298,15 +274,10 @@ def scenario_host_share(build):
         x.wait(timeout=30)
         a.release("7")
         kit.wait_used("p", 0)
-        ok = True
-    finally:
-        kit.close(ok)
 
 
-def scenario_heap_abi(build):
-    kit = vmkit.Kit("heapabi", build, {"a": {}}, {"p": ("16M", ["a"])})
-    ok = False
-    try:
+def scenario_heap_abi(t):
+    with t.kit("heapabi", {"a": {}}, {"p": ("16M", ["a"])}) as kit:
         a = kit.boot("a")
         st, out = a.run("heap_abi p %d" % (16 * MiB), timeout=120, check=False)
         print(out)
@@ -321,31 +292,7 @@ def scenario_heap_abi(build):
         print(out)
         assert st == 0 and "PASS" in out, "udmabuf_test failed"
         kit.wait_used("p", 0)
-        ok = True
-    finally:
-        kit.close(ok)
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario")
-    ap.add_argument("--build-dir", required=True)
-    args = ap.parse_args()
-    fn = globals().get("scenario_" + args.scenario)
-    if not fn:
-        print("unknown scenario " + args.scenario, file=sys.stderr)
-        return 2
-    t = time.time()
-    try:
-        fn(args.build_dir)
-    except Exception:
-        traceback.print_exc()
-        print("FAIL %s (%.1fs)" % (args.scenario, time.time() - t))
-        return 1
-    print("PASS %s (%.1fs)" % (args.scenario, time.time() - t))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vmkit.main(globals()))

@@ -1,12 +1,23 @@
-"""vmkit - boots real QEMU guests against a real vmbufd for the vm test suite.
+"""vmkit - boots real QEMU guests against a real vmbufd for the VM tests.
 
 A Kit owns one temporary directory: the daemon's config and sockets, an
 initramfs (busybox, vmbuf.ko, the static guest tools), and per VM the
 console log. Each VM runs its kernel console on ttyS0 (a file, checked for
 splats when the kit closes) and a shell on ttyS1 (a socket the kit drives).
 Everything is private to the kit, so scenarios can run in parallel.
+
+A Kit is a context manager: leaving the block stops the VMs and the daemon
+and raises if a kernel splatted or the daemon misbehaved; when the block
+failed (or kit.mark_failed() was called) the consoles and the daemon log are
+printed and the directory is kept.
+
+Scenario files hold only scenarios: functions scenario_NAME(t) that take a
+Target (the build tree and the transport) and make their kits with t.kit();
+main(globals()) runs the one named on the command line as NAME@TRANSPORT.
+Meson registers each scenario once per transport (share@ivshmem, ...).
 """
 
+import argparse
 import json
 import os
 import re
@@ -14,8 +25,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import traceback
 
 SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection fault|"
                    r"possible circular locking|refcount_t:|UBSAN:|KASAN:|"
@@ -53,6 +66,35 @@ def _fail(msg):
     raise KitError(msg)
 
 
+HANDLE = re.compile(r"handle ([0-9a-f]{32})")
+
+
+def handle_in(text):
+    """The first export handle (32 hex digits after 'handle ') the guest tools printed."""
+    m = HANDLE.search(text)
+    if not m:
+        _fail("no handle in: %r" % text[-500:])
+    return m.group(1)
+
+
+class Ivshmem:
+    """Transport T1: per VM a private ivshmem-doorbell control device and one per pool."""
+
+    name = "ivshmem"
+
+    def qemu_args(self, kit, vm, pools):
+        args = ["-chardev", "socket,id=ctl,path=%s/%s/ctl.sock" % (kit.sockdir, vm),
+                "-device", "ivshmem-doorbell,chardev=ctl,vectors=3"]
+        for i, pool in enumerate(pools):
+            args += ["-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock"
+                     % (i, kit.sockdir, vm, pool),
+                     "-device", "ivshmem-doorbell,chardev=pool%d,vectors=1" % i]
+        return args
+
+
+TRANSPORTS = {t.name: t for t in (Ivshmem(),)}
+
+
 class Paths:
     def __init__(self, build):
         self.build = os.path.abspath(build)
@@ -64,7 +106,8 @@ class Paths:
                            os.path.join(self.build, "guest", "vmbuf-bench"),
                            os.path.join(self.build, "tests", "vm", "guest", "heap_abi"),
                            os.path.join(self.build, "tests", "vm", "guest", "udmabuf_test")]
-        here = os.path.dirname(os.path.abspath(__file__))
+        # tests/deps.sh records the guest kernel beside the VM scenarios.
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm")
         ver = os.environ.get("VMBUF_KERNEL_VERSION")
         if not ver:
             try:
@@ -107,13 +150,7 @@ class VM:
             "-chardev", "file,id=con,path=" + self.console, "-serial", "chardev:con",
             "-chardev", "socket,id=sh,path=%s,server=on,wait=off" % self.shell_path,
             "-serial", "chardev:sh",
-            "-chardev", "socket,id=ctl,path=%s/%s/ctl.sock" % (kit.sockdir, name),
-            "-device", "ivshmem-doorbell,chardev=ctl,vectors=3",
-        ]
-        for i, pool in enumerate(pools):
-            args += ["-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock"
-                     % (i, kit.sockdir, name, pool),
-                     "-device", "ivshmem-doorbell,chardev=pool%d,vectors=1" % i]
+        ] + kit.transport.qemu_args(kit, name, pools)
         self.qemu_log = open(os.path.join(self.dir, "qemu.log"), "wb")
         self.proc = subprocess.Popen(args, stdout=self.qemu_log, stderr=subprocess.STDOUT)
 
@@ -349,7 +386,11 @@ def virsh(*args):
 class Kit:
     """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members][, {key: value}])}."""
 
-    def __init__(self, name, build, vms, pools, libvirt=False):
+    def __init__(self, name, build, vms, pools, libvirt=False, transport="ivshmem"):
+        if transport not in TRANSPORTS:
+            _fail("unknown transport %r (known: %s)" % (transport, ", ".join(TRANSPORTS)))
+        self.transport = TRANSPORTS[transport]
+        self.failed = False
         self.paths = Paths(build)
         self.tmp = tempfile.mkdtemp(prefix="vmbuf-%s-" % name)
         self.sockdir = os.path.join(self.tmp, "run")
@@ -462,6 +503,23 @@ class Kit:
         with open(os.path.join(self.tmp, "vmbufd.log"), "rb") as f:
             return f.read().decode(errors="replace")
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.close(exc_type is None and not self.failed)
+        except KitError:
+            if exc_type is None:
+                raise
+            # The block's own failure is the one to report; the kit's problems are printed.
+            traceback.print_exc()
+        return False
+
+    def mark_failed(self):
+        """The scenario failed without raising: print the logs and keep the directory."""
+        self.failed = True
+
     def close(self, ok):
         """Stop everything; raise if the daemon or a kernel misbehaved."""
         problems = []
@@ -499,3 +557,50 @@ class Kit:
 def pattern(n, seed):
     """The guest's 'seq:SEED' fill pattern (guest/libvmbuf_guest.c)."""
     return bytes(((i * 131 + seed * 7 + (i >> 12)) & 0xFF) for i in range(n))
+
+
+class Target:
+    """What a scenario runs on: the build tree and the transport."""
+
+    def __init__(self, build, transport):
+        self.build = build
+        self.transport = transport
+
+    def kit(self, name, vms, pools, **kw):
+        return Kit(name, self.build, vms, pools, transport=self.transport, **kw)
+
+
+def main(namespace, doc=None, around=None):
+    """Run the scenario named on the command line: SCENARIO[@TRANSPORT] --build-dir DIR.
+
+    namespace: a scenario file's globals(); every scenario_NAME(t) in it is a
+    scenario. around: an optional context manager factory wrapped around the
+    run (e.g. one that starts libvirtd). Prints PASS or FAIL; returns the exit code.
+    """
+    scenarios = {k[len("scenario_"):]: f for k, f in namespace.items()
+                 if k.startswith("scenario_") and callable(f)}
+    ap = argparse.ArgumentParser(description=doc or namespace.get("__doc__"),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scenario", help="NAME@TRANSPORT; NAME: %s; TRANSPORT: %s (default ivshmem)"
+                    % (", ".join(sorted(scenarios)), ", ".join(TRANSPORTS)))
+    ap.add_argument("--build-dir", required=True)
+    args = ap.parse_args()
+    name, _, transport = args.scenario.partition("@")
+    transport = transport or "ivshmem"
+    if name not in scenarios or transport not in TRANSPORTS:
+        print("unknown scenario or transport: " + args.scenario, file=sys.stderr)
+        return 2
+    t = time.time()
+    try:
+        if around:
+            with around():
+                scenarios[name](Target(args.build_dir, transport))
+        else:
+            scenarios[name](Target(args.build_dir, transport))
+    except Exception:
+        traceback.print_exc()
+        print("FAIL %s (%.1fs)" % (args.scenario, time.time() - t))
+        return 1
+    print("PASS %s (%.1fs)" % (args.scenario, time.time() - t))
+    return 0
+
