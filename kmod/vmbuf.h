@@ -11,6 +11,7 @@
  *   vmbuf_cdev.c     /dev/vmbuf: file operations and ioctls
  *   vmbuf_dev.c      what transports call: a device comes (HELLO) or goes, events
  *   vmbuf_ivshmem.c  transport T1: the ivshmem PCI driver, its rings, pool BARs
+ *   vmbuf_virtio.c   transport T2: the virtio driver of the vhost-user device
  *   vmbuf_debugfs.c  /sys/kernel/debug/vmbuf
  *   vmbuf_main.c     module init and exit
  *
@@ -198,6 +199,10 @@ void vmbuf_dev_event(const struct virtio_vmbuf_event *ev);
 /* vmbuf_ivshmem.c */
 int vmbuf_ivshmem_init(void);
 void vmbuf_ivshmem_exit(void);
+
+/* vmbuf_virtio.c */
+int vmbuf_virtio_init(void);
+void vmbuf_virtio_exit(void);
 
 /* vmbuf_debugfs.c */
 void vmbuf_debugfs_init(void);

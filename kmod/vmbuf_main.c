@@ -2,7 +2,8 @@
 /*
  * vmbuf.ko: dma-buf heaps over hypervisor-shared memory, for the
  * virtio-vmbuf device of vmbufd. Module init and exit: the layers that need
- * setting up (fences, /dev/vmbuf, debugfs) and the transports (ivshmem).
+ * setting up (fences, /dev/vmbuf, debugfs) and the transports (ivshmem,
+ * virtio).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -31,8 +32,13 @@ static int __init vmbuf_init(void)
 	ret = vmbuf_ivshmem_init();
 	if (ret)
 		goto err_debugfs;
+	ret = vmbuf_virtio_init();
+	if (ret)
+		goto err_ivshmem;
 	return 0;
 
+err_ivshmem:
+	vmbuf_ivshmem_exit();
 err_debugfs:
 	vmbuf_debugfs_exit();
 	vmbuf_cdev_exit();
@@ -43,6 +49,7 @@ err_fence:
 
 static void __exit vmbuf_exit(void)
 {
+	vmbuf_virtio_exit();
 	vmbuf_ivshmem_exit();
 	vmbuf_debugfs_exit();
 	vmbuf_cdev_exit();

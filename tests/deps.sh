@@ -3,7 +3,9 @@
 #
 # Adds bookworm-backports (QEMU 10.0, Linux 6.12, meson 1.7) with the archive URI read
 # at run time from the machine's own debian.sources, so no registry host is written
-# into the project. Idempotent: a second run only checks that everything is present.
+# into the project, and builds a trixie tree with trixie-backports' QEMU (>= 10.2, for
+# the vhost-user transport) from the same archive. Idempotent: a second run only checks
+# that everything is present.
 # Must run as root. Records the guest kernel's ABI in tests/vm/.kernel-version and
 # the 6.1 ABI in tests/vm/.compat-kernel-version (read by meson and the VM kit).
 set -eu
@@ -17,22 +19,24 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# The archive URI of the machine's own bookworm sources (nothing here names a host).
+uri_main=""
+if [ -f "$sources" ]; then
+	# First URIs line of the stanza that carries the bookworm suite.
+	uri_main=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u; exit }' "$sources")
+fi
+if [ -z "$uri_main" ] && [ -f /etc/apt/sources.list ]; then
+	uri_main=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list)
+fi
+if [ -z "$uri_main" ]; then
+	echo "deps.sh: cannot find the bookworm archive URI in $sources or sources.list" >&2
+	exit 1
+fi
+
 if [ ! -f "$bp" ]; then
-	uri=""
-	if [ -f "$sources" ]; then
-		# First URIs line of the stanza that carries the bookworm suite.
-		uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u; exit }' "$sources")
-	fi
-	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-		uri=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list)
-	fi
-	if [ -z "$uri" ]; then
-		echo "deps.sh: cannot find the bookworm archive URI in $sources or sources.list" >&2
-		exit 1
-	fi
 	cat >"$bp" <<EOT
 Types: deb
-URIs: $uri
+URIs: $uri_main
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -64,7 +68,24 @@ apt-get install -y -q --no-install-recommends $pkgs
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
 	qemu-system-x86 qemu-utils meson \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
-apt-get install -y -q --no-install-recommends dkms systemd libxml2-utils
+apt-get install -y -q --no-install-recommends dkms systemd libxml2-utils debootstrap
+
+# QEMU >= 10.2 for the vhost-user transport: trixie-backports' QEMU in a
+# debootstrapped trixie tree outside the checkout (about 45 s and 500 MB once),
+# run through the tree's own loader by tests/kit/vmkit.py. Rebuilt only when
+# missing; an unfinished tree is started over.
+tree=${VMBUF_QEMU_TREE:-/var/cache/vmbuf-tests/trixie}
+if [ ! -x "$tree/usr/bin/qemu-system-x86_64" ]; then
+	rm -rf "$tree.new"
+	mkdir -p "$(dirname "$tree")"
+	debootstrap --variant=minbase trixie "$tree.new" "$uri_main" >/dev/null
+	echo "deb $uri_main trixie-backports main" >"$tree.new/etc/apt/sources.list.d/backports.list"
+	chroot "$tree.new" sh -c 'apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			-t trixie-backports qemu-system-x86 >/dev/null && apt-get clean'
+	rm -rf "$tree"
+	mv "$tree.new" "$tree"
+fi
 
 mkdir -p "$here/vm"
 echo "$abi612" >"$here/vm/.kernel-version"

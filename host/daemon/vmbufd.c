@@ -21,6 +21,7 @@
 #include "hostapi.h"
 #include "hostproto.h"
 #include "ivshmem_server.h"
+#include "vhost_user_server.h"
 #include "log.h"
 #include "loop.h"
 #include "socket.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct core *core;
 	struct loop *loop;
 	struct ivshmem_server *ivshmem;
+	struct vhost_user_server *vhost_user;
 	struct hostapi *host;
 	int sigfd;
 	bool quit;
@@ -76,6 +78,8 @@ static int daemon_setup(struct daemon *d)
 		return r;
 	}
 	r = ivshmem_server_new(&d->ivshmem, d->loop, d->core, cfg->socket_dir, vm_gid);
+	if (r >= 0)
+		r = vhost_user_server_new(&d->vhost_user, d->loop, d->core, cfg->socket_dir, vm_gid);
 	if (r < 0)
 		return r;
 	r = str_printf(path, sizeof(path), "%s/%s", cfg->socket_dir, VMBUF_HOST_SOCK);
@@ -90,6 +94,8 @@ static void daemon_teardown(struct daemon *d)
 {
 	hostapi_free(d->host);
 	d->host = NULL;
+	vhost_user_server_free(d->vhost_user);
+	d->vhost_user = NULL;
 	ivshmem_server_free(d->ivshmem);
 	d->ivshmem = NULL;
 }
@@ -114,9 +120,11 @@ static void usage(FILE *out)
 		"Serve vmbuf shared-buffer pools to QEMU virtual machines.\n"
 		"\n"
 		"vmbufd reads its configuration (pools, VMs, quotas), creates one sealed memfd\n"
-		"per pool and listens, for every VM, on SOCKET_DIR/VM/ctl.sock (the VM's private\n"
-		"virtio-vmbuf control device, an ivshmem-doorbell server) and on\n"
-		"SOCKET_DIR/VM/pool-POOL.sock for each pool the VM belongs to, plus\n"
+		"per pool and listens, for every VM, on the VM's virtio-vmbuf control device,\n"
+		"through either transport:\n"
+		"  SOCKET_DIR/VM/ctl.sock         an ivshmem-doorbell server (QEMU >= 7.2)\n"
+		"  SOCKET_DIR/VM/vhost-user.sock  a vhost-user backend (QEMU >= 10.2)\n"
+		"and on SOCKET_DIR/VM/pool-POOL.sock for each pool the VM belongs to, plus\n"
 		"SOCKET_DIR/host.sock for vmbufctl and libvmbuf.\n"
 		"\n"
 		"Options:\n"

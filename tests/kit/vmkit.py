@@ -77,22 +77,61 @@ def handle_in(text):
     return m.group(1)
 
 
+MEMORY_MB = 384
+
+# Where tests/deps.sh puts a Debian trixie tree with QEMU >= 10.2 from trixie-backports.
+QEMU_TREE = os.environ.get("VMBUF_QEMU_TREE", "/var/cache/vmbuf-tests/trixie")
+
+
+def ivshmem_pools(kit, vm, pools):
+    """One ivshmem-doorbell device per pool, on the VM's own socket for it."""
+    args = []
+    for i, pool in enumerate(pools):
+        args += ["-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock" % (i, kit.sockdir, vm, pool),
+                 "-device", "ivshmem-doorbell,chardev=pool%d,vectors=1" % i]
+    return args
+
+
 class Ivshmem:
-    """Transport T1: per VM a private ivshmem-doorbell control device and one per pool."""
+    """Transport T1: per VM a private ivshmem-doorbell control device and one per pool,
+    with Debian 12's backports QEMU."""
 
     name = "ivshmem"
 
+    def qemu(self):
+        return ["qemu-system-x86_64"]
+
     def qemu_args(self, kit, vm, pools):
-        args = ["-chardev", "socket,id=ctl,path=%s/%s/ctl.sock" % (kit.sockdir, vm),
-                "-device", "ivshmem-doorbell,chardev=ctl,vectors=3"]
-        for i, pool in enumerate(pools):
-            args += ["-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock"
-                     % (i, kit.sockdir, vm, pool),
-                     "-device", "ivshmem-doorbell,chardev=pool%d,vectors=1" % i]
-        return args
+        return ["-M", "q35", "-m", str(MEMORY_MB),
+                "-chardev", "socket,id=ctl,path=%s/%s/ctl.sock" % (kit.sockdir, vm),
+                "-device", "ivshmem-doorbell,chardev=ctl,vectors=3"] + ivshmem_pools(kit, vm, pools)
 
 
-TRANSPORTS = {t.name: t for t in (Ivshmem(),)}
+class VhostUser:
+    """Transport T2: the control device is QEMU's generic vhost-user device (virtio-id 37)
+    served by vmbufd; guest RAM is a shared memfd; pools are ivshmem-doorbell devices.
+    QEMU >= 10.2 comes from the trixie tree, run through the tree's own loader."""
+
+    name = "vhost-user"
+
+    def qemu(self):
+        t = QEMU_TREE
+        binary = os.path.join(t, "usr/bin/qemu-system-x86_64")
+        if not os.path.exists(binary):
+            _fail("no QEMU for vhost-user at %s (tests/deps.sh builds it)" % binary)
+        return [os.path.join(t, "lib64/ld-linux-x86-64.so.2"), "--library-path",
+                os.path.join(t, "usr/lib/x86_64-linux-gnu"), binary,
+                "-L", os.path.join(t, "usr/share/qemu"), "-L", os.path.join(t, "usr/share/seabios")]
+
+    def qemu_args(self, kit, vm, pools):
+        return ["-object", "memory-backend-memfd,id=ram,size=%dM,share=on" % MEMORY_MB,
+                "-M", "q35,memory-backend=ram", "-m", str(MEMORY_MB),
+                "-chardev", "socket,id=vu,path=%s/%s/vhost-user.sock" % (kit.sockdir, vm),
+                "-device", "vhost-user-test-device-pci,chardev=vu,virtio-id=37,num_vqs=2,"
+                "config_size=8"] + ivshmem_pools(kit, vm, pools)
+
+
+TRANSPORTS = {t.name: t for t in (Ivshmem(), VhostUser())}
 
 
 class Paths:
@@ -142,8 +181,8 @@ class VM:
         kit, name = self.kit, self.name
         # no_timer_check: on a loaded host the TCG guest's early IO-APIC timer check
         # can miss its ticks and panic ("IO-APIC + timer doesn't work!").
-        args = [
-            "qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "384", "-smp", "1",
+        args = kit.transport.qemu() + [
+            "-accel", "tcg", "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-kernel", kit.paths.kernel, "-initrd", kit.initramfs,
             "-append", "console=ttyS0 panic=-1 loglevel=6 no_timer_check",
@@ -557,6 +596,12 @@ class Kit:
 def pattern(n, seed):
     """The guest's 'seq:SEED' fill pattern (guest/libvmbuf_guest.c)."""
     return bytes(((i * 131 + seed * 7 + (i >> 12)) & 0xFF) for i in range(n))
+
+
+def add_transport_argument(ap):
+    """--transport for programs that boot guests (demo, benchmarks)."""
+    ap.add_argument("--transport", choices=sorted(TRANSPORTS), default="ivshmem",
+                    help="how the guests reach vmbufd (default ivshmem)")
 
 
 class Target:

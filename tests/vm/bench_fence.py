@@ -46,12 +46,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
+    vmkit.add_transport_argument(ap)
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
 
     rows = []
-    with vmkit.Kit("bench", args.build_dir, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])}) as kit:
+    with vmkit.Kit("bench", args.build_dir, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])},
+                   transport=args.transport) as kit:
         a, b = kit.boot("a", "b")
         for i in range(args.repeat):
             d = run_doorbell(a, b, args.rounds, str(i))

@@ -16,13 +16,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
+    vmkit.add_transport_argument(ap)
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--passes", type=int, default=8)
     ap.add_argument("--reclaim", action="store_true",
                     help="pool with reclaim = yes (freed pages go back to the host)")
     args = ap.parse_args()
     with vmkit.Kit("benchguest", args.build_dir, {"a": {}},
-                   {"p": ("128M", ["a"], {"reclaim": "yes" if args.reclaim else "no"})}) as kit:
+                   {"p": ("128M", ["a"], {"reclaim": "yes" if args.reclaim else "no"})},
+                   transport=args.transport) as kit:
         a = kit.boot("a")
         st, out = a.run("vmbuf-bench -p p -n %d -b %d" % (args.iterations, args.passes),
                         timeout=900, check=False)

@@ -21,10 +21,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
+    vmkit.add_transport_argument(ap)
     ap.add_argument("--rounds", type=int, default=200)
     args = ap.parse_args()
     rows = []
-    with vmkit.Kit("handoff", args.build_dir, {"a": {}, "b": {}}, {"p": ("128M", ["a", "b"])}) as kit:
+    with vmkit.Kit("handoff", args.build_dir, {"a": {}, "b": {}}, {"p": ("128M", ["a", "b"])},
+                   transport=args.transport) as kit:
         a, b = kit.boot("a", "b")
         n = 0
         for size in (4096, 8 << 20, 32 << 20):

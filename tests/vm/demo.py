@@ -23,6 +23,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True)
+    vmkit.add_transport_argument(ap)
     ap.add_argument("--frames", type=int, default=120)
     ap.add_argument("--png", default=None)
     args = ap.parse_args()
@@ -31,7 +32,8 @@ def main():
     print("vmbuf demo: two QEMU guests share 1920x1080 XRGB8888 frames through vmbufd, no copy")
     with vmkit.Kit("demo", args.build_dir,
                    {"producer": {"quota": "64M"}, "consumer": {"quota": "16M"}},
-                   {"frames": ("64M", ["producer", "consumer"])}) as kit:
+                   {"frames": ("64M", ["producer", "consumer"])},
+                   transport=args.transport) as kit:
         print("[1/5] vmbufd: pool 'frames' (64 MiB sealed memfd) shared by VMs 'producer' "
               "and 'consumer'")
         t = time.time()

@@ -37,12 +37,14 @@ def read_png_rgb(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--transport", default="ivshmem")
     args = ap.parse_args()
     frames = 90
     with tempfile.TemporaryDirectory() as tmp:
         png = os.path.join(tmp, "frame.png")
         r = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "demo.py"),
-                            "--build-dir", args.build_dir, "--frames", str(frames), "--png", png])
+                            "--build-dir", args.build_dir, "--frames", str(frames), "--png", png,
+                            "--transport", args.transport])
         if r.returncode != 0:
             print("FAIL demo")
             return 1
@@ -54,7 +56,7 @@ def main():
         for x, y in ((100, 100), (1000, 500), (1919, 1000)):
             want = ((x + k * 8) & 0xFF, (y + k * 3) & 0xFF, (x + y + k) & 0xFF)
             assert px(x, y) == want, "pixel %d,%d is %s, expected %s" % (x, y, px(x, y), want)
-    print("PASS demo (PNG counter %d and gradient verified)" % frames)
+    print("PASS demo on %s (PNG counter %d and gradient verified)" % (args.transport, frames))
     return 0
 
 

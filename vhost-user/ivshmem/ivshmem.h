@@ -24,6 +24,14 @@
  * stable for the VM, set by QEMU from the daemon's greeting, so no guest can
  * forge it. It is the pool's locator on this transport (HELLO).
  */
+struct core_vm_ops;
+/*
+ * How the core reaches a VM whose pools are ivshmem devices, whatever carries
+ * its control device: events to the device model (opaque: its struct
+ * device), IVPosition locators. Defined in ivshmem_server.c.
+ */
+extern const struct core_vm_ops ivshmem_pool_core_ops;
+
 static inline uint16_t ivshmem_position(unsigned int pool_id, unsigned int slot)
 {
 	return (uint16_t)(pool_id << 8 | slot);

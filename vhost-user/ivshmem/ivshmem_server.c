@@ -80,7 +80,7 @@ static uint64_t ivvm_locate(void *device, const struct pool *p)
 	return ivshmem_position(p->id, core_vm_slot(d->vm));
 }
 
-static const struct core_vm_ops ivvm_core_ops = {
+const struct core_vm_ops ivshmem_pool_core_ops = {
 	.event = device_core_event,
 	.locator_kind = VIRTIO_VMBUF_LOCATOR_IVPOSITION,
 	.locate = ivvm_locate,
@@ -139,7 +139,7 @@ static void ivvm_ctl_accept(struct loop_source *src, uint32_t events, void *data
 	}
 	r = ivctl_new(&v->ctl, fd, v->vm);
 	if (r >= 0)
-		r = core_vm_connect(v->vm, &ivvm_core_ops, ivctl_device(v->ctl));
+		r = core_vm_connect(v->vm, &ivshmem_pool_core_ops, ivctl_device(v->ctl));
 	if (r < 0) {
 		log_err("vm '%s': control device setup failed: %s", name, strerror(-r));
 		ivctl_free(v->ctl);

@@ -38,6 +38,7 @@
 _Static_assert(sizeof(struct vmbuf_ivshmem_region) == 96, "region header");
 _Static_assert(sizeof(struct vmbuf_ivshmem_queue_cfg) == 32, "queue cfg");
 _Static_assert(sizeof(struct vmbuf_ivshmem_ctl_cfg) == 88, "ctl cfg");
+_Static_assert(sizeof(struct virtio_vmbuf_config) == 8, "config");
 _Static_assert(sizeof(struct virtio_vmbuf_hdr) == 16, "hdr");
 _Static_assert(sizeof(struct virtio_vmbuf_resp) == 16, "resp");
 _Static_assert(sizeof(struct virtio_vmbuf_hello) == 32, "hello");

@@ -29,6 +29,25 @@
 #define VIRTIO_VMBUF_POOL_MIN		(2u << 20)
 #define VIRTIO_VMBUF_POOL_DATA_OFFSET	4096
 
+/*
+ * On virtio transports (vhost-user): the device id, and the configuration
+ * space the device shows, which the driver checks before it binds. 37 is
+ * VIRTIO_ID_DMABUF in Linux's virtio_ids.h, reserved with no published
+ * device specification and no driver; see docs/protocol.md for the choice.
+ */
+#define VIRTIO_VMBUF_DEVICE_ID		37
+#define VIRTIO_VMBUF_CONFIG_MAGIC	0x46424d56u	/* "VMBF" */
+
+/**
+ * struct virtio_vmbuf_config - the device's configuration space (read-only)
+ * @magic: VIRTIO_VMBUF_CONFIG_MAGIC
+ * @version: VIRTIO_VMBUF_VERSION
+ */
+struct virtio_vmbuf_config {
+	__le32 magic;
+	__le32 version;
+};
+
 /* Virtqueues. */
 #define VIRTIO_VMBUF_VQ_CTL		0
 #define VIRTIO_VMBUF_VQ_EVENT		1
