@@ -53,6 +53,7 @@ void buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why)
 	if (b->export)
 		export_destroy(b->export, why);
 	list_del(&b->owner_link);
+	vm_unmap(vm, b->addr, b->size);
 	vm->used -= b->size;
 	vm->nbuffers--;
 	b->owner = NULL;
@@ -86,11 +87,14 @@ ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
 		free(b);
 		return err;
 	}
-	if (vm->cfg->quota && vm->used + got > vm->cfg->quota) {
-		/* Page rounding took it over the quota. */
+	if (vm->cfg->quota && vm->used + got > vm->cfg->quota)
+		err = -EDQUOT;	/* page rounding took it over the quota */
+	else
+		err = vm_map(vm, p, off, got, &b->addr);
+	if (err < 0) {
 		pool_release(p, off, got);
 		free(b);
-		return -EDQUOT;
+		return err;
 	}
 	b->id = vm->core->next_buffer_id++;
 	b->pool = p;
@@ -103,7 +107,7 @@ ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
 	vm->used += got;
 	vm->nbuffers++;
 	r->buffer_id = htole64(b->id);
-	r->offset = htole64(off);
+	r->offset = htole64(b->addr);
 	r->size = htole64(got);
 	log_debug("vm '%s': alloc buffer %llu in '%s' at %llu, %llu bytes", vm->cfg->name,
 		  (unsigned long long)b->id, p->name, (unsigned long long)off,

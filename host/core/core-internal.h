@@ -44,6 +44,7 @@ struct buffer {
 	struct pool *pool;
 	uint64_t off, size;
 	struct core_vm *owner;	/* NULL once the owner let go */
+	uint64_t addr;		/* where the owner reaches it (vm_map()) */
 	unsigned int refs;
 	struct export *export;
 };
@@ -72,6 +73,8 @@ struct import {
 	struct list link;	/* importer's imports */
 	uint64_t id;
 	struct buffer *buf;
+	uint64_t addr;		/* where the importer reaches it (vm_map()) */
+	bool mapped;		/* false once REVOKE took the pages away */
 };
 
 struct core_vm {
@@ -112,6 +115,9 @@ bool vm_in_pool(const struct core_vm *vm, const struct pool *p);
 bool vm_shares_pool(const struct core_vm *a, const struct core_vm *b);
 /* Send @ev to @vm if it is connected. */
 void vm_send_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev);
+/* Make a range of @p reachable by @vm through its transport (core_vm_ops.map). */
+int vm_map(struct core_vm *vm, const struct pool *p, uint64_t off, uint64_t size, uint64_t *addr);
+void vm_unmap(struct core_vm *vm, uint64_t addr, uint64_t size);
 
 /* timeline.c: every export carries a timeline (value 0 when exported). */
 /* Wake every waiter at or below @value: one event per VM. */

@@ -43,6 +43,17 @@ struct core_vm_ops {
 	uint32_t locator_kind;
 	/* Where this VM finds @pool's memory (NULL: every locator is 0). */
 	uint64_t (*locate)(void *opaque, const struct pool *pool);
+	/*
+	 * For transports that give a VM one buffer at a time instead of whole
+	 * pools (NULL: the VM reaches a buffer at its pool offset). map() makes
+	 * [@off, @off + @size) of @pool reachable by the VM and says where
+	 * (*addr, in the terms of locator_kind), before the request that needs
+	 * it is answered: 0 or a negative errno, which fails that request.
+	 * unmap() takes a mapping away again; it cannot fail.
+	 */
+	int (*map)(void *opaque, const struct pool *pool, uint64_t off, uint64_t size,
+		   uint64_t *addr);
+	void (*unmap)(void *opaque, uint64_t addr, uint64_t size);
 };
 
 int core_new(struct core **out, const struct config *cfg);

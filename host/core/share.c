@@ -2,8 +2,9 @@
  * share - the sharing requests: EXPORT (a buffer the VM owns becomes an
  * export, see export.c), IMPORT (a reference to another VM's export),
  * RELEASE (drop an import) and REVOKE (the owner ends an export; imports
- * stay valid). Every import holds a reference on the buffer, so memory
- * returns to the pool only when the owner and every importer have let go.
+ * stay valid; on transports that map buffers one at a time their pages go
+ * away). Every import holds a reference on the buffer, so memory returns to
+ * the pool only when the owner and every importer have let go.
  */
 #include <endian.h>
 #include <errno.h>
@@ -28,6 +29,40 @@ static int field_name(const char *field, char *out, bool allow_empty)
 	return name_valid(out) ? 0 : -EINVAL;
 }
 
+/* Drop import @im of @vm: its mapping, its reference. */
+static void share_import_free(struct core_vm *vm, struct import *im)
+{
+	list_del(&im->link);
+	vm->nimports--;
+	if (im->mapped)
+		vm_unmap(vm, im->addr, im->buf->size);
+	buffer_unref(im->buf);
+	free(im);
+}
+
+/*
+ * REVOKE on transports that map buffers one at a time: the owner's intent is
+ * that nobody reaches the pages through this export any more, so existing
+ * imports lose their mappings too (they read zeros); the imports themselves,
+ * and the memory, stay until each importer releases them.
+ */
+static void share_unmap_imports(struct core *c, const struct buffer *b)
+{
+	unsigned int i = 0;
+	struct core_vm *vm;
+
+	while ((vm = vm_next(c, &i))) {
+		struct import *im;
+
+		list_for_each(im, &vm->imports, link) {
+			if (im->buf != b || !im->mapped)
+				continue;
+			vm_unmap(vm, im->addr, b->size);
+			im->mapped = false;
+		}
+	}
+}
+
 void share_vm_gone(struct core_vm *vm)
 {
 	struct virtio_vmbuf_event ev;
@@ -36,12 +71,8 @@ void share_vm_gone(struct core_vm *vm)
 	struct core_vm *o;
 
 	timeline_vm_gone(vm);
-	list_for_each_safe(im, tmp, &vm->imports, link) {
-		list_del(&im->link);
-		buffer_unref(im->buf);
-		free(im);
-	}
-	vm->nimports = 0;
+	list_for_each_safe(im, tmp, &vm->imports, link)
+		share_import_free(vm, im);
 	if (!vm->hello)
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -141,6 +172,12 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 	im = calloc(1, sizeof(*im));
 	if (!im)
 		return -ENOMEM;
+	err = vm_map(vm, e->buf->pool, e->buf->off, e->buf->size, &im->addr);
+	if (err < 0) {
+		free(im);
+		return err;
+	}
+	im->mapped = true;
 	im->id = c->next_import_id++;
 	im->buf = e->buf;
 	e->buf->refs++;
@@ -148,7 +185,7 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 	vm->nimports++;
 
 	r->import_id = htole64(im->id);
-	r->offset = htole64(e->buf->off);
+	r->offset = htole64(im->addr);
 	r->size = htole64(e->buf->size);
 	r->pool_id = htole32(e->buf->pool->id);
 	memcpy(r->handle, e->handle, sizeof(r->handle));
@@ -170,10 +207,7 @@ ssize_t share_req_release(struct core_vm *vm, const void *req, void *out)
 	list_for_each(im, &vm->imports, link) {
 		if (im->id != le64toh(x->import_id))
 			continue;
-		list_del(&im->link);
-		vm->nimports--;
-		buffer_unref(im->buf);
-		free(im);
+		share_import_free(vm, im);
 		return sizeof(struct virtio_vmbuf_resp);
 	}
 	return -ENOENT;
@@ -182,6 +216,7 @@ ssize_t share_req_release(struct core_vm *vm, const void *req, void *out)
 ssize_t share_req_revoke(struct core_vm *vm, const void *req, void *out)
 {
 	const struct virtio_vmbuf_revoke *x = req;
+	struct buffer *b;
 	struct export *e;
 
 	(void)out;
@@ -190,6 +225,8 @@ ssize_t share_req_revoke(struct core_vm *vm, const void *req, void *out)
 		return -ENOENT;
 	if (e->buf->owner != vm)
 		return -EPERM;
+	b = e->buf;
 	export_destroy(e, -ECANCELED);
+	share_unmap_imports(vm->core, b);
 	return sizeof(struct virtio_vmbuf_resp);
 }

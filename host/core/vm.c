@@ -1,6 +1,7 @@
 /*
  * vm - the VMs the core knows: configured VMs and attached host clients,
- * their pools, and the delivery of events through each VM's transport.
+ * their pools, and what reaches a VM through its transport: events, and
+ * buffers on transports that map them one at a time.
  * The bottom of the core: it calls no other core file.
  */
 #include "core-internal.h"
@@ -42,6 +43,21 @@ void vm_send_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev)
 {
 	if (vm->connected && vm->ops && vm->ops->event)
 		vm->ops->event(vm->opaque, ev);
+}
+
+int vm_map(struct core_vm *vm, const struct pool *p, uint64_t off, uint64_t size, uint64_t *addr)
+{
+	if (!vm->ops || !vm->ops->map) {
+		*addr = off;
+		return 0;
+	}
+	return vm->ops->map(vm->opaque, p, off, size, addr);
+}
+
+void vm_unmap(struct core_vm *vm, uint64_t addr, uint64_t size)
+{
+	if (vm->ops && vm->ops->unmap)
+		vm->ops->unmap(vm->opaque, addr, size);
 }
 
 unsigned int core_vm_count(const struct core *c)
