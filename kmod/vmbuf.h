@@ -83,6 +83,7 @@ struct vmbuf_pool {
 	struct list_head link;		/* vmbuf_pools */
 	struct device *dev;
 	const struct vmbuf_transport_ops *ops;
+	u32 locator_kind;		/* VIRTIO_VMBUF_LOCATOR_* */
 	u64 locator;			/* as HELLO names it: unforgeable by other VMs */
 	void *vaddr;			/* write-back, with struct pages */
 	phys_addr_t phys;
@@ -154,6 +155,8 @@ void vmbuf_heap_unregister(struct vmbuf_pool *pool);
 extern struct list_head vmbuf_pools;	/* under vmbuf_lock */
 /* A transport found pool memory (filled in but for the HELLO fields): match it. */
 void vmbuf_pool_add(struct vmbuf_pool *pool);
+/* A transport made pool memory for HELLO's pool @pi itself: use it as that pool. */
+void vmbuf_pool_add_bound(struct vmbuf_pool *pool, const struct virtio_vmbuf_pool_info *pi);
 void vmbuf_pool_remove(struct vmbuf_pool *pool);
 /* Match every pool against vmbuf_dev's HELLO; under vmbuf_lock. */
 void vmbuf_pools_match(void);

@@ -562,6 +562,7 @@ static int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs)
 	pool->regs = regs;
 	p->dev = dev;
 	p->ops = &vmbuf_ivshmem_ops;
+	p->locator_kind = VIRTIO_VMBUF_LOCATOR_IVPOSITION;
 	p->locator = ioread32(regs + VMBUF_IVSHMEM_REG_IVPOSITION);
 	p->phys = pci_resource_start(pdev, 2);
 	p->size = pci_resource_len(pdev, 2);

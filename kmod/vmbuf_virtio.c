@@ -12,11 +12,19 @@
  * device: the completion frees them when the
  * device answers late, device removal when it never does. The event queue
  * holds VMBUF_VIRTIO_EVENTS posted 128-byte buffers, reposted as they are
- * read. Pools are found by their own transport (ivshmem pool devices today)
- * and matched to HELLO by locator.
+ * read.
+ *
+ * Pools: when HELLO's locators are of kind SHM the VM maps no pool. The
+ * device maps each buffer this VM allocated or imported into its shared
+ * memory region 0 (a BAR of the device, given struct pages and a
+ * write-back mapping here) and answers ALLOC and IMPORT with the buffer's
+ * offset in the region; every pool of HELLO becomes a vmbuf_pool over the
+ * whole region. Otherwise pools are found by their own transport (ivshmem
+ * pool devices) and matched to HELLO by locator.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/memremap.h>
 #include <linux/scatterlist.h>
 #include <linux/semaphore.h>
 #include <linux/seq_file.h>
@@ -45,6 +53,11 @@ struct vmbuf_virtio {
 	struct semaphore slots;		/* requests the control ring can hold */
 	u64 next_id;
 	struct virtio_vmbuf_event *events;
+
+	/* Shared memory region 0, where the device maps single buffers (locator kind SHM). */
+	struct dev_pagemap pgmap;
+	struct vmbuf_pool *pools;
+	unsigned int npools;
 };
 
 static struct vmbuf_virtio *to_vv(struct vmbuf_dev *dev)
@@ -229,6 +242,59 @@ static void vmbuf_virtio_free_unused(struct vmbuf_virtio *vv)
 		;
 }
 
+/* Locator kind SHM: pools over shared memory region 0, one vmbuf_pool per HELLO pool. */
+static int vmbuf_virtio_shm_pools(struct vmbuf_virtio *vv)
+{
+	struct device *dev = &vv->vdev->dev;
+	struct virtio_shm_region region;
+	unsigned int i;
+	void *vaddr;
+
+	if (!virtio_get_shm_region(vv->vdev, &region, 0)) {
+		dev_err(dev, "the device maps buffers but has no shared memory region 0\n");
+		return -ENODEV;
+	}
+	if (!region.len || !IS_ALIGNED(region.addr, SZ_2M) || !IS_ALIGNED(region.len, SZ_2M)) {
+		dev_err(dev, "shared memory region %#llx+%#llx is not 2 MiB aligned\n",
+			region.addr, region.len);
+		return -EINVAL;
+	}
+	vv->pgmap.type = MEMORY_DEVICE_GENERIC;
+	vv->pgmap.range.start = region.addr;
+	vv->pgmap.range.end = region.addr + region.len - 1;
+	vv->pgmap.nr_range = 1;
+	vaddr = devm_memremap_pages(dev, &vv->pgmap);
+	if (IS_ERR(vaddr)) {
+		dev_err(dev, "cannot map the shared memory region with struct pages: %ld\n",
+			PTR_ERR(vaddr));
+		return PTR_ERR(vaddr);
+	}
+	vv->pools = devm_kcalloc(dev, vv->dev.npools, sizeof(*vv->pools), GFP_KERNEL);
+	if (!vv->pools)
+		return -ENOMEM;
+	for (i = 0; i < vv->dev.npools; i++) {
+		struct vmbuf_pool *pool = &vv->pools[i];
+
+		pool->dev = dev;
+		pool->ops = &vmbuf_virtio_ops;
+		pool->locator_kind = VIRTIO_VMBUF_LOCATOR_SHM;
+		pool->locator = le64_to_cpu(vv->dev.pools[i].locator);
+		pool->phys = region.addr;
+		pool->vaddr = vaddr;
+		pool->size = region.len;
+		vmbuf_pool_add_bound(pool, &vv->dev.pools[i]);
+		vv->npools++;
+	}
+	dev_info(dev, "buffers mapped one at a time into a %llu MiB region\n", region.len >> 20);
+	return 0;
+}
+
+static void vmbuf_virtio_remove_pools(struct vmbuf_virtio *vv)
+{
+	while (vv->npools)
+		vmbuf_pool_remove(&vv->pools[--vv->npools]);
+}
+
 static int vmbuf_virtio_probe(struct virtio_device *vdev)
 {
 	struct vmbuf_virtio *vv;
@@ -282,8 +348,16 @@ static int vmbuf_virtio_probe(struct virtio_device *vdev)
 	ret = vmbuf_dev_add(&vv->dev);
 	if (ret)
 		goto err_reset;
+	if (vv->dev.locator_kind == VIRTIO_VMBUF_LOCATOR_SHM) {
+		ret = vmbuf_virtio_shm_pools(vv);
+		if (ret)
+			goto err_remove;
+	}
 	return 0;
 
+err_remove:
+	vmbuf_virtio_remove_pools(vv);
+	vmbuf_dev_remove(&vv->dev);
 err_reset:
 	virtio_reset_device(vdev);
 	vmbuf_virtio_free_unused(vv);
@@ -298,6 +372,7 @@ static void vmbuf_virtio_remove(struct virtio_device *vdev)
 	struct vmbuf_virtio *vv = vdev->priv;
 
 	/* Waits for requests in flight; the daemon releases the VM's state at the reset. */
+	vmbuf_virtio_remove_pools(vv);
 	vmbuf_dev_remove(&vv->dev);
 	virtio_reset_device(vdev);
 	vmbuf_virtio_free_unused(vv);

@@ -165,7 +165,8 @@ ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
 		const struct pool *p = vm->pools[i];
 
 		pi->pool_id = htole32(p->id);
-		pi->data_offset = htole32((uint32_t)p->alloc.base);
+		/* Where the VM sees whole pools, their first page is the transport's. */
+		pi->data_offset = htole32(ops && ops->map ? 0 : (uint32_t)p->alloc.base);
 		pi->locator = htole64(ops && ops->locate ? ops->locate(vm->opaque, p) : 0);
 		pi->size = htole64(p->size);
 		str_to_field(pi->name, sizeof(pi->name), p->name);

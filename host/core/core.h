@@ -65,6 +65,8 @@ struct core_vm *core_vm_by_name(struct core *c, const char *name);
 const char *core_vm_name(const struct core_vm *vm);
 /* The VM's slot: 1-based, its index in the config + 1, stable for the daemon's life. */
 unsigned int core_vm_slot(const struct core_vm *vm);
+/* The bytes of every pool @vm is a member of, added up. */
+uint64_t core_vm_pools_size(const struct core_vm *vm);
 
 unsigned int core_pool_count(const struct core *c);
 struct pool *core_pool_at(struct core *c, unsigned int i);

@@ -87,6 +87,15 @@ unsigned int core_vm_slot(const struct core_vm *vm)
 	return vm->slot;
 }
 
+uint64_t core_vm_pools_size(const struct core_vm *vm)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < vm->npools; i++)
+		n += vm->pools[i]->size;
+	return n;
+}
+
 unsigned int core_pool_count(const struct core *c)
 {
 	return c->npools;

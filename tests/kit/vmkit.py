@@ -97,6 +97,7 @@ class Ivshmem:
     with Debian 12's backports QEMU."""
 
     name = "ivshmem"
+    maps_per_buffer = False     # every pool member maps the whole pool
 
     def qemu(self):
         return ["qemu-system-x86_64"]
@@ -109,10 +110,12 @@ class Ivshmem:
 
 class VhostUser:
     """Transport T2: the control device is QEMU's generic vhost-user device (virtio-id 37)
-    served by vmbufd; guest RAM is a shared memfd; pools are ivshmem-doorbell devices.
-    QEMU >= 10.2 comes from the trixie tree, run through the tree's own loader."""
+    served by vmbufd; guest RAM is a shared memfd. QEMU 11.1 negotiates SHMEM, so the VM
+    has no pool device: vmbufd maps each buffer it may use into the device's shared
+    memory region. QEMU comes from the trixie tree, run through the tree's own loader."""
 
     name = "vhost-user"
+    maps_per_buffer = True
 
     def qemu(self):
         t = QEMU_TREE
@@ -128,7 +131,7 @@ class VhostUser:
                 "-M", "q35,memory-backend=ram", "-m", str(MEMORY_MB),
                 "-chardev", "socket,id=vu,path=%s/%s/vhost-user.sock" % (kit.sockdir, vm),
                 "-device", "vhost-user-test-device-pci,chardev=vu,virtio-id=37,num_vqs=2,"
-                "config_size=8"] + ivshmem_pools(kit, vm, pools)
+                "config_size=8"]
 
 
 TRANSPORTS = {t.name: t for t in (Ivshmem(), VhostUser())}
@@ -168,6 +171,7 @@ class VM:
         os.makedirs(self.dir)
         self.console = os.path.join(self.dir, "console.log")
         self.shell_path = os.path.join(self.dir, "shell.sock")
+        self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.sock = None
         self.buf = b""
         self.nonce = 0
@@ -189,6 +193,7 @@ class VM:
             "-chardev", "file,id=con,path=" + self.console, "-serial", "chardev:con",
             "-chardev", "socket,id=sh,path=%s,server=on,wait=off" % self.shell_path,
             "-serial", "chardev:sh",
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
         ] + kit.transport.qemu_args(kit, name, pools)
         self.qemu_log = open(os.path.join(self.dir, "qemu.log"), "wb")
         self.proc = subprocess.Popen(args, stdout=self.qemu_log, stderr=subprocess.STDOUT)
@@ -315,6 +320,38 @@ class VM:
 
     def splats(self):
         return [l for l in self.console_text().splitlines() if SPLAT.search(l)]
+
+    def qmp(self, command, **arguments):
+        """One QMP command on the VM's monitor; returns its "return" value."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(self.qmp_path)
+        f = s.makefile("rw")
+
+        def answer():
+            while True:
+                msg = json.loads(f.readline())
+                if "return" in msg or "error" in msg:
+                    return msg
+
+        json.loads(f.readline())    # the greeting
+        for cmd, args in (("qmp_capabilities", {}), (command, arguments)):
+            f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+            f.flush()
+            msg = answer()
+            if "error" in msg:
+                _fail("vm %s: QMP %s: %s" % (self.name, cmd, msg["error"]))
+        s.close()
+        return msg["return"]
+
+    def read_phys(self, addr, size):
+        """size bytes of the VM's guest-physical memory at addr, as QEMU sees them."""
+        path = os.path.join(self.dir, "pmem-%x" % addr)
+        self.qmp("pmemsave", val=addr, size=size, filename=path)
+        with open(path, "rb") as f:
+            data = f.read()
+        os.unlink(path)
+        return data
 
     def kill(self):
         if self.proc.poll() is None:
@@ -610,6 +647,8 @@ class Target:
     def __init__(self, build, transport):
         self.build = build
         self.transport = transport
+        # Whether the transport gives a VM single buffers rather than whole pools.
+        self.maps_per_buffer = TRANSPORTS[transport].maps_per_buffer
 
     def kit(self, name, vms, pools, **kw):
         return Kit(name, self.build, vms, pools, transport=self.transport, **kw)

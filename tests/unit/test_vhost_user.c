@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <linux/virtio_ring.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -168,6 +170,8 @@ static int start_rings(uint64_t ctl_desc)
 	uint64_t f = 1ull << VHOST_USER_VIRTIO_F_VERSION_1 | 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
 	int r = exchange(VHOST_USER_SET_FEATURES, 0, &f, sizeof(f), NULL, 0);
 
+	memset(ram, 0, REQ);	/* fresh rings, as a driver lays them out */
+
 	if (!r)
 		r = set_mem(GPA, RAM, 0, ramfd);
 	for (unsigned int q = 0; !r && q < 2; q++) {
@@ -194,19 +198,75 @@ static bool readable(int fd)
 	return read(fd, &v, sizeof(v)) == sizeof(v);
 }
 
-/* Post a HELLO on the control ring as a driver would, kick, run the loop. */
-static void guest_hello(uint16_t idx)
+/* The frontend's end of the backend channel: record SHMEM requests, answer them. */
+static int backend_chan = -1;
+static pthread_t answerer;
+static volatile int answer_status;
+static struct {
+	uint32_t req;
+	bool fd;
+	struct vhost_user_shmem_map m;
+} backend_msgs[16];
+static volatile unsigned int nbackend;
+
+static void *answer_backend(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct {
+			struct vhost_user_hdr h;
+			struct vhost_user_shmem_map m;
+		} __attribute__((packed)) in;
+		struct iovec iov = { &in, sizeof(in) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				      .msg_controllen = sizeof(ctl.buf) };
+		struct {
+			struct vhost_user_hdr h;
+			uint64_t status;
+		} __attribute__((packed)) out;
+		struct cmsghdr *cm;
+		unsigned int n = nbackend;
+
+		if (recvmsg(backend_chan, &msg, MSG_WAITALL) != sizeof(in) || n >= 16)
+			return NULL;
+		backend_msgs[n].req = in.h.request;
+		backend_msgs[n].m = in.m;
+		backend_msgs[n].fd = false;
+		cm = CMSG_FIRSTHDR(&msg);
+		if (cm && cm->cmsg_type == SCM_RIGHTS) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+			close(fd);
+			backend_msgs[n].fd = true;
+		}
+		nbackend = n + 1;
+		if (!(in.h.flags & VHOST_USER_NEED_REPLY))
+			continue;
+		out.h = (struct vhost_user_hdr){ in.h.request, VHOST_USER_VERSION | VHOST_USER_REPLY,
+						 sizeof(out.status) };
+		out.status = (uint64_t)answer_status;
+		if (send(backend_chan, &out, sizeof(out), 0) != sizeof(out))
+			return NULL;
+	}
+}
+
+static uint64_t free_id;
+
+/* Post request @r (@len bytes) as the ring's entry number @idx, kick, run the loop. */
+static void guest_request(uint16_t idx, const void *r, size_t len)
 {
 	struct vring_desc *d = (void *)(ram + CTL_DESC);
 	struct vring_avail *a = (void *)(ram + CTL_AVAIL);
-	struct virtio_vmbuf_hello h = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
-					.hdr.id = htole64(7),
-					.version = htole32(VIRTIO_VMBUF_VERSION) };
 	uint64_t one = 1;
 
-	memcpy(ram + REQ, &h, sizeof(h));
-	d[0] = (struct vring_desc){ htole64(GPA + REQ), htole32(sizeof(h)),
-				    htole16(VRING_DESC_F_NEXT), htole16(1) };
+	memcpy(ram + REQ, r, len);
+	d[0] = (struct vring_desc){ htole64(GPA + REQ), htole32(len), htole16(VRING_DESC_F_NEXT),
+				    htole16(1) };
 	d[1] = (struct vring_desc){ htole64(GPA + RESP), htole32(VIRTIO_VMBUF_MSG_MAX),
 				    htole16(VRING_DESC_F_WRITE), 0 };
 	a->ring[(idx - 1) % QSIZE] = 0;
@@ -214,6 +274,32 @@ static void guest_hello(uint16_t idx)
 	if (write(kick[0], &one, sizeof(one)) < 0)
 		abort();
 	loop_dispatch(loop, 0);
+}
+
+static void guest_alloc(uint16_t idx, uint64_t size)
+{
+	struct virtio_vmbuf_alloc al = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_ALLOC),
+					 .pool_id = htole32(1), .size = htole64(size) };
+
+	guest_request(idx, &al, sizeof(al));
+}
+
+static void guest_free(uint16_t idx, uint64_t id)
+{
+	struct virtio_vmbuf_free fr = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_FREE),
+					.buffer_id = htole64(id) };
+
+	guest_request(idx, &fr, sizeof(fr));
+}
+
+/* A HELLO on the control ring as a driver would send it. */
+static void guest_hello(uint16_t idx)
+{
+	struct virtio_vmbuf_hello h = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
+					.hdr.id = htole64(7),
+					.version = htole32(VIRTIO_VMBUF_VERSION) };
+
+	guest_request(idx, &h, sizeof(h));
 }
 
 static void make_eventfds(void)
@@ -255,8 +341,11 @@ int main(void)
 	      "GET_FEATURES: VERSION_1 and PROTOCOL_FEATURES");
 	CHECK(exchange(VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0) == 0 &&
 	      u64_reply(VHOST_USER_GET_PROTOCOL_FEATURES) ==
-	      (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_CONFIG),
-	      "GET_PROTOCOL_FEATURES: REPLY_ACK and CONFIG");
+	      (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ |
+	       1ull << VHOST_USER_PROTOCOL_F_CONFIG | 1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD |
+	       1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS | 1ull << VHOST_USER_PROTOCOL_F_SHMEM),
+	      "GET_PROTOCOL_FEATURES: REPLY_ACK, BACKEND_REQ, CONFIG, BACKEND_SEND_FD, "
+	      "CONFIGURE_MEM_SLOTS, SHMEM");
 	{
 		uint64_t pf = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
 			      1ull << VHOST_USER_PROTOCOL_F_CONFIG;
@@ -322,6 +411,81 @@ int main(void)
 	guest_hello(2);
 	CHECK(readable(call[0]) && le16toh(((struct vring_used *)(ram + CTL_USED))->idx) == 2,
 	      "the restarted device answers the next request");
+	disconnect_backend();
+	make_eventfds();
+
+	/* SHMEM: buffers mapped one at a time through the backend channel. */
+	connect_backend();
+	{
+		uint64_t pf = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
+			      1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ |
+			      1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD |
+			      1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
+			      1ull << VHOST_USER_PROTOCOL_F_SHMEM;
+		struct vhost_user_shmem_config sc;
+		struct vhost_user_mem_reg mr = { 0, { 0x800000000ull, 65536, QVA + 16 * RAM, 0 } };
+		int sv[2];
+
+		exchange(VHOST_USER_SET_PROTOCOL_FEATURES, 0, &pf, sizeof(pf), NULL, 0);
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+		backend_chan = sv[0];
+		CHECK(exchange(VHOST_USER_SET_BACKEND_REQ_FD, 0, NULL, 0, &sv[1], 1) == 0,
+		      "SET_BACKEND_REQ_FD");
+		close(sv[1]);
+		CHECK(exchange(VHOST_USER_GET_SHMEM_CONFIG, 0, NULL, 0, NULL, 0) == 0 &&
+		      reply(VHOST_USER_GET_SHMEM_CONFIG, &sc, sizeof(sc)) == sizeof(sc) &&
+		      sc.nregions == 1 && sc.memory_sizes[0] == 16u << 20,
+		      "GET_SHMEM_CONFIG: one region, room for the VM's pools twice (16 MiB at least)");
+		CHECK(exchange(VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0) == 0 &&
+		      u64_reply(VHOST_USER_GET_MAX_MEM_SLOTS) == 509, "GET_MAX_MEM_SLOTS: 509");
+		CHECK(start_rings(CTL_DESC) == 0, "rings set up");
+		CHECK(exchange(VHOST_USER_ADD_MEM_REG, 0, &mr, sizeof(mr), &ramfd, 1) == 0,
+		      "ADD_MEM_REG: a slot for a mapped buffer");
+		CHECK(exchange(VHOST_USER_ADD_MEM_REG, 0, &mr, sizeof(mr), &ramfd, 1) == -EINVAL,
+		      "ADD_MEM_REG of the same range again: overlap refused");
+		CHECK(exchange(VHOST_USER_REM_MEM_REG, 0, &mr, sizeof(mr), NULL, 0) == 0,
+		      "REM_MEM_REG: the slot removed");
+		CHECK(exchange(VHOST_USER_REM_MEM_REG, 0, &mr, sizeof(mr), NULL, 0) == -ENOENT,
+		      "REM_MEM_REG of a slot that is not there: ENOENT");
+		pthread_create(&answerer, NULL, answer_backend, NULL);
+		guest_hello(1);
+		{
+			struct virtio_vmbuf_hello_resp *hr = (void *)(ram + RESP);
+
+			CHECK(readable(call[0]) &&
+			      le32toh(hr->locator_kind) == VIRTIO_VMBUF_LOCATOR_SHM &&
+			      hr->pools[0].locator == 0 && hr->pools[0].data_offset == 0,
+			      "HELLO: pools located in shared memory region 0");
+		}
+		guest_alloc(2, 8192);
+		{
+			struct virtio_vmbuf_alloc_resp *ar = (void *)(ram + RESP);
+
+			CHECK(readable(call[0]) && ar->resp.status == 0 && nbackend == 1 &&
+			      backend_msgs[0].req == VHOST_USER_BACKEND_SHMEM_MAP && backend_msgs[0].fd &&
+			      backend_msgs[0].m.len == 8192 &&
+			      backend_msgs[0].m.flags == VHOST_USER_SHMEM_MAP_RW &&
+			      backend_msgs[0].m.shm_offset == le64toh(ar->offset) &&
+			      backend_msgs[0].m.fd_offset >= 4096,
+			      "ALLOC: SHMEM_MAP of the pool range, acknowledged, then the answer with "
+			      "the region offset");
+			free_id = le64toh(ar->buffer_id);
+		}
+		guest_free(3, free_id);
+		CHECK(readable(call[0]) && nbackend == 2 &&
+		      backend_msgs[1].req == VHOST_USER_BACKEND_SHMEM_UNMAP && !backend_msgs[1].fd &&
+		      backend_msgs[1].m.shm_offset == backend_msgs[0].m.shm_offset &&
+		      backend_msgs[1].m.len == 8192, "FREE: SHMEM_UNMAP of that range");
+		answer_status = 1;
+		guest_alloc(4, 8192);
+		CHECK(readable(call[0]) &&
+		      (int32_t)le32toh(((struct virtio_vmbuf_resp *)(ram + RESP))->status) == -EIO &&
+		      core_pool_by_name(core, "p")->alloc.used == 0,
+		      "a SHMEM_MAP the frontend refuses: ALLOC fails with EIO, nothing kept");
+		shutdown(backend_chan, SHUT_RDWR);	/* wakes the answerer */
+		pthread_join(answerer, NULL);
+		close(backend_chan);
+	}
 	disconnect_backend();
 	make_eventfds();
 

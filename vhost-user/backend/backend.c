@@ -13,15 +13,18 @@
 
 #include <errno.h>
 #include <linux/virtio_config.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "core.h"
 #include "device.h"
 #include "ivshmem.h"
@@ -31,6 +34,11 @@
 #include "vhost_user.h"
 
 #define VUB_MAX_FDS VHOST_USER_MAX_REGIONS
+/*
+ * Memory slots with CONFIGURE_MEM_SLOTS, as many as the kernel's vhost has:
+ * on SHMEM the frontend adds a slot for every buffer mapped into the VM.
+ */
+#define VUB_MAX_SLOTS 509
 
 struct vub_region {
 	uint64_t gpa, size, qva, mmap_offset;
@@ -56,9 +64,15 @@ struct vub {
 	bool connected;
 	uint64_t features, protocol_features;
 	unsigned int nregions;
-	struct vub_region regions[VHOST_USER_MAX_REGIONS];
+	struct vub_region regions[VUB_MAX_SLOTS];
 	struct vub_vring vr[VIRTIO_VMBUF_NUM_VQS];
-	int backend_fd;
+	int backend_fd;		/* the backend channel: our requests to the frontend */
+	int wake;		/* written when a frontend message waits in @hdr */
+	bool msg_ready;		/* a whole frontend message waits, unhandled */
+	bool stopping;		/* the frontend waits for us: do not wait for it */
+	/* Per-buffer mappings into shared memory region 0 (SHMEM negotiated). */
+	bool shm;
+	struct alloc shm_alloc;
 	/* The message being read: header, payload (aligned), the fds that came with it. */
 	struct vhost_user_hdr hdr;
 	union {
@@ -70,7 +84,7 @@ struct vub {
 	unsigned int nfds;
 	/* The reply a handler prepared. */
 	union {
-		uint8_t bytes[VHOST_USER_PAYLOAD_MAX];
+		uint8_t bytes[sizeof(struct vhost_user_shmem_config)];
 		uint64_t u64;
 	} out;
 	uint32_t out_len;
@@ -79,7 +93,14 @@ struct vub {
 static const uint64_t vub_features = 1ull << VHOST_USER_VIRTIO_F_VERSION_1 |
 				     1ull << VHOST_USER_F_PROTOCOL_FEATURES;
 static const uint64_t vub_protocol_features = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
-					      1ull << VHOST_USER_PROTOCOL_F_CONFIG;
+					      1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ |
+					      1ull << VHOST_USER_PROTOCOL_F_CONFIG |
+					      1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD |
+					      1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
+					      1ull << VHOST_USER_PROTOCOL_F_SHMEM;
+
+/* How long a map waits for the frontend to acknowledge it. */
+#define VUB_BACKEND_TIMEOUT_MS 2000
 
 /* ---- guest memory ---- */
 
@@ -244,12 +265,13 @@ static int vub_remap_rings(struct vub *b)
 		struct vub_vring *vr = &b->vr[i];
 		struct vq *vq = &b->dev.vq[i];
 		uint16_t last_avail = vq->last_avail, used_idx = vq->used_idx;
+		struct vq_mem mem = vq->mem;	/* vq_init() clears *vq first */
 		uint64_t d, a, u;
 		int r = -EFAULT;
 
 		if (vub_qva_to_gpa(b, vr->desc, &d) == 0 && vub_qva_to_gpa(b, vr->avail, &a) == 0 &&
 		    vub_qva_to_gpa(b, vr->used, &u) == 0)
-			r = vq_init(vq, &vq->mem, vr->num, VIRTIO_VMBUF_QUEUE_MAX, d, a, u);
+			r = vq_init(vq, &mem, vr->num, VIRTIO_VMBUF_QUEUE_MAX, d, a, u);
 		if (r < 0) {
 			device_break(&b->dev, "rings after a memory table change", r);
 			return 0;
@@ -258,6 +280,169 @@ static int vub_remap_rings(struct vub *b)
 		vq->used_idx = used_idx;
 	}
 	return 0;
+}
+
+/* ---- per-buffer mappings (SHMEM): the backend channel ---- */
+
+static int vub_read(struct vub *b);
+static int vub_dispatch(struct vub *b);
+static void vub_drop_fds(struct vub *b);
+
+/*
+ * While we wait for the frontend to answer on the backend channel, it may be
+ * waiting for us: QEMU adds a memory slot for every mapping it makes
+ * (ADD_MEM_REG) and waits for our reply before it answers the map. So the
+ * wait also reads the frontend's messages: memory slot changes are handled
+ * on the spot (they only add or drop mappings), anything else stays read
+ * but unhandled until the wait is over (the wait ends at once: that
+ * frontend is busy with something else), and the wake eventfd makes the
+ * owner's loop come back for it. 1: a reply is waiting; 0: give up now.
+ */
+static int vub_wait_backend(struct vub *b)
+{
+	struct pollfd p[2] = { { .fd = b->backend_fd, .events = POLLIN },
+			       { .fd = b->sock, .events = POLLIN } };
+	uint64_t one = 1;
+	int r;
+
+	for (;;) {
+		r = poll(p, b->msg_ready ? 1 : 2, VUB_BACKEND_TIMEOUT_MS);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (p[0].revents)
+			return 1;
+		r = vub_read(b);
+		if (r < 0)
+			return r;
+		if (r != 1)
+			continue;
+		if (b->hdr.request != VHOST_USER_ADD_MEM_REG &&
+		    b->hdr.request != VHOST_USER_REM_MEM_REG) {
+			b->msg_ready = true;
+			if (write(b->wake, &one, sizeof(one)) < 0)
+				return -errno;
+			return -EBUSY;
+		}
+		r = vub_dispatch(b);
+		vub_drop_fds(b);
+		b->in_len = 0;
+		if (r < 0)
+			return r;
+	}
+}
+
+static bool vub_has(const struct vub *b, unsigned int protocol_feature)
+{
+	return b->protocol_features & (1ull << protocol_feature);
+}
+
+/*
+ * Send one SHMEM request on the backend channel, with @fd when it maps one;
+ * with @wait, and when the frontend is not itself waiting for us, wait for
+ * its acknowledgement too. 0 or a negative errno.
+ */
+static int vub_backend_send(struct vub *b, uint32_t request, const struct vhost_user_shmem_map *m,
+			    int fd, bool wait)
+{
+	bool ack = wait && !b->stopping && vub_has(b, VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	struct vhost_user_hdr h = { request,
+				    VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY : 0),
+				    sizeof(*m) };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)m, sizeof(*m) } };
+	struct {
+		struct vhost_user_hdr h;
+		uint64_t status;
+	} __attribute__((packed)) reply;
+	size_t got = 0;
+	ssize_t n;
+
+	if (b->backend_fd < 0)
+		return -ENOTCONN;
+	n = sock_send_fd(b->backend_fd, iov, 2, fd);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != sizeof(h) + sizeof(*m))
+		return -EIO;
+	while (ack && got < sizeof(reply)) {
+		int r = vub_wait_backend(b);
+
+		if (r < 0)
+			return r;
+		n = recv(b->backend_fd, (uint8_t *)&reply + got, sizeof(reply) - got, MSG_DONTWAIT);
+		if (n <= 0)
+			return n < 0 && errno != EAGAIN ? -errno : -ECONNRESET;
+		got += (size_t)n;
+	}
+	if (!ack)
+		return 0;
+	if (reply.h.request != request || !(reply.h.flags & VHOST_USER_REPLY) ||
+	    reply.h.size != sizeof(reply.status))
+		return -EPROTO;
+	return reply.status ? -EIO : 0;
+}
+
+static int vub_map(void *device, const struct pool *p, uint64_t off, uint64_t size, uint64_t *addr)
+{
+	struct vub *b = container_of(device, struct vub, dev);
+	struct vhost_user_shmem_map m = { .shmid = 0, .fd_offset = off, .len = size,
+					  .flags = VHOST_USER_SHMEM_MAP_RW };
+	int r;
+
+	/* Large buffers 2 MiB aligned where there is room: huge pages in the guest. */
+	r = alloc_get(&b->shm_alloc, size, size >= (2u << 20) ? 2u << 20 : 4096, &m.shm_offset);
+	if (r < 0 && size >= (2u << 20))
+		r = alloc_get(&b->shm_alloc, size, 4096, &m.shm_offset);
+	if (r < 0)
+		return -ENOSPC;	/* the VM's region is full */
+	r = vub_backend_send(b, VHOST_USER_BACKEND_SHMEM_MAP, &m, p->memfd, true);
+	if (r < 0) {
+		log_warn("vm '%s': SHMEM_MAP of %llu bytes of pool '%s': %s", b->dev.name,
+			 (unsigned long long)size, p->name, strerror(-r));
+		alloc_free(&b->shm_alloc, m.shm_offset, size);
+		return r;
+	}
+	*addr = m.shm_offset;
+	return 0;
+}
+
+static void vub_unmap(void *device, uint64_t addr, uint64_t size)
+{
+	struct vub *b = container_of(device, struct vub, dev);
+	struct vhost_user_shmem_map m = { .shmid = 0, .shm_offset = addr, .len = size };
+	int r = vub_backend_send(b, VHOST_USER_BACKEND_SHMEM_UNMAP, &m, -1, true);
+
+	if (r < 0 && r != -ENOTCONN)
+		log_warn("vm '%s': SHMEM_UNMAP at %llu: %s", b->dev.name,
+			 (unsigned long long)addr, strerror(-r));
+	alloc_free(&b->shm_alloc, addr, size);
+}
+
+static uint64_t vub_locate(void *device, const struct pool *p)
+{
+	(void)device;
+	(void)p;
+	return 0;	/* every pool's buffers appear in shared memory region 0 */
+}
+
+/* How the core reaches a VM with per-buffer mappings. */
+static const struct core_vm_ops vub_shm_core_ops = {
+	.event = device_core_event,
+	.locator_kind = VIRTIO_VMBUF_LOCATOR_SHM,
+	.locate = vub_locate,
+	.map = vub_map,
+	.unmap = vub_unmap,
+};
+
+/* Region 0: room for every pool of the VM twice over (its own buffers and imports). */
+static uint64_t vub_shm_size(const struct vub *b)
+{
+	uint64_t want = 2 * core_vm_pools_size(b->vm), size = 16u << 20;
+
+	while (size < want && size < (64ull << 30))
+		size <<= 1;
+	return size;
 }
 
 /* ---- one handler per request ---- */
@@ -336,6 +521,57 @@ static int vub_get_queue_num(struct vub *b, const void *p)
 	return 0;
 }
 
+/* Does @w overlap one of @n regions (guest-physical or frontend-virtual)? */
+static bool vub_region_overlaps(const struct vhost_user_region *w, const struct vub_region *r,
+				unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (vub_overlap(w->guest_phys_addr, w->memory_size, r[i].gpa, r[i].size) ||
+		    vub_overlap(w->userspace_addr, w->memory_size, r[i].qva, r[i].size))
+			return true;
+	return false;
+}
+
+static int vub_get_max_mem_slots(struct vub *b, const void *p)
+{
+	(void)p;
+	vub_reply_u64(b, VUB_MAX_SLOTS);
+	return 0;
+}
+
+static int vub_add_mem_reg(struct vub *b, const void *p)
+{
+	const struct vhost_user_mem_reg *m = p;
+	int r;
+
+	if (b->nfds != 1 || b->nregions == VUB_MAX_SLOTS ||
+	    vub_region_overlaps(&m->region, b->regions, b->nregions))
+		return -EINVAL;
+	r = vub_region_map(&b->regions[b->nregions], &m->region, b->fds[0]);
+	if (r < 0)
+		return r;
+	b->nregions++;
+	return 0;
+}
+
+static int vub_rem_mem_reg(struct vub *b, const void *p)
+{
+	const struct vhost_user_mem_reg *m = p;
+
+	for (unsigned int i = 0; i < b->nregions; i++) {
+		struct vub_region *r = &b->regions[i];
+
+		if (r->gpa != m->region.guest_phys_addr || r->size != m->region.memory_size ||
+		    r->qva != m->region.userspace_addr)
+			continue;
+		munmap(r->map, r->map_len);
+		*r = b->regions[--b->nregions];
+		/* Rings that lived in it no longer translate: the device breaks. */
+		return vub_remap_rings(b);
+	}
+	return -ENOENT;
+}
+
 static int vub_set_mem_table(struct vub *b, const void *p)
 {
 	const struct vhost_user_memory *m = p;
@@ -349,14 +585,8 @@ static int vub_set_mem_table(struct vub *b, const void *p)
 	for (unsigned int i = 0; i < n; i++) {
 		const struct vhost_user_region *w = &m->regions[i];
 
-		for (unsigned int j = 0; r == 0 && j < i; j++)
-			if (vub_overlap(w->guest_phys_addr, w->memory_size,
-					m->regions[j].guest_phys_addr, m->regions[j].memory_size) ||
-			    vub_overlap(w->userspace_addr, w->memory_size,
-					m->regions[j].userspace_addr, m->regions[j].memory_size))
-				r = -EINVAL;
-		if (r == 0)
-			r = vub_region_map(&regions[i], w, b->fds[i]);
+		r = vub_region_overlaps(w, regions, i) ? -EINVAL : vub_region_map(&regions[i], w,
+										 b->fds[i]);
 		if (r < 0) {
 			while (i--)
 				munmap(regions[i].map, regions[i].map_len);
@@ -412,9 +642,14 @@ static int vub_get_vring_base(struct vub *b, const void *p)
 		return -EINVAL;
 	reply = (struct vhost_user_vring_state){ .index = s->index,
 						 .num = b->dev.vq[s->index].last_avail };
-	/* The frontend stops the device: the guest reset it, or the VM stops. */
+	/*
+	 * The frontend stops the device: the guest reset it, or the VM stops.
+	 * It waits for this reply, so unmaps go out without waiting for theirs.
+	 */
+	b->stopping = true;
 	if (b->dev.state != VIRTIO_VMBUF_STATE_RESET)
 		device_reset(&b->dev);
+	b->stopping = false;
 	loop_remove(vr->kick_src);
 	vr->kick_src = NULL;
 	closep(&vr->kick);
@@ -535,6 +770,38 @@ static int vub_set_config(struct vub *b, const void *p)
 	return -EPERM;	/* the configuration space is read-only */
 }
 
+/*
+ * The frontend accepted the SHMEM bit and asks for the regions: from here on
+ * the VM maps no pool; the core reaches it through vub_shm_core_ops.
+ */
+static int vub_get_shmem_config(struct vub *b, const void *p)
+{
+	struct vhost_user_shmem_config *c = (void *)b->out.bytes;
+	uint64_t size = vub_shm_size(b);
+	int r;
+
+	(void)p;
+	if (!vub_has(b, VHOST_USER_PROTOCOL_F_SHMEM))
+		return -EPROTO;
+	if (!b->shm) {
+		r = alloc_init(&b->shm_alloc, 0, size);
+		if (r < 0)
+			return r;
+		b->shm = true;
+		core_vm_disconnect(b->vm);
+		r = core_vm_connect(b->vm, &vub_shm_core_ops, &b->dev);
+		if (r < 0)
+			return r;
+		log_info("vm '%s': buffers mapped one at a time into a %llu MiB region",
+			 b->dev.name, (unsigned long long)(size >> 20));
+	}
+	memset(c, 0, sizeof(*c));
+	c->nregions = 1;
+	c->memory_sizes[0] = b->shm_alloc.size;
+	b->out_len = sizeof(*c);
+	return 0;
+}
+
 struct vub_request {
 	const char *name;
 	uint32_t min_size, max_size;	/* payload bytes */
@@ -551,6 +818,7 @@ struct vub_request {
 #define VUB_STATE sizeof(struct vhost_user_vring_state)
 #define VUB_ADDR sizeof(struct vhost_user_vring_addr)
 #define VUB_CONFIG sizeof(struct vhost_user_config)
+#define VUB_MEMREG sizeof(struct vhost_user_mem_reg)
 
 static const struct vub_request vub_requests[VHOST_USER_REQUEST_MAX] = {
 	VUB_REQ(GET_FEATURES, 0, 0, 0, vub_get_features, true),
@@ -573,6 +841,10 @@ static const struct vub_request vub_requests[VHOST_USER_REQUEST_MAX] = {
 	VUB_REQ(SET_BACKEND_REQ_FD, 0, 0, 1, vub_set_backend_req_fd, false),
 	VUB_REQ(GET_CONFIG, 12, VUB_CONFIG, 0, vub_get_config, true),
 	VUB_REQ(SET_CONFIG, 12, VUB_CONFIG, 0, vub_set_config, false),
+	VUB_REQ(GET_MAX_MEM_SLOTS, 0, 0, 0, vub_get_max_mem_slots, true),
+	VUB_REQ(ADD_MEM_REG, VUB_MEMREG, VUB_MEMREG, 1, vub_add_mem_reg, false),
+	VUB_REQ(REM_MEM_REG, VUB_MEMREG, VUB_MEMREG, 1, vub_rem_mem_reg, false),
+	VUB_REQ(GET_SHMEM_CONFIG, 0, 0, 0, vub_get_shmem_config, true),
 };
 
 const char *vub_request_name(uint32_t request)
@@ -693,9 +965,14 @@ static int vub_read(struct vub *b)
 
 int vub_sock_ready(struct vub *b, bool hup)
 {
-	for (;;) {
-		int r = vub_read(b);
+	uint64_t v;
 
+	if (read(b->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	for (;;) {
+		int r = b->msg_ready ? 1 : vub_read(b);
+
+		b->msg_ready = false;
 		if (r == 0)
 			return hup ? -ECONNRESET : 0;
 		if (r == 1) {
@@ -725,10 +1002,16 @@ int vub_new(struct vub **out, struct loop *loop, int sock, struct core_vm *vm)
 	b->sock = sock;
 	b->vm = vm;
 	b->backend_fd = -1;
+	b->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++)
 		b->vr[i] = (struct vub_vring){ .b = b, .index = i, .kick = -1, .call = -1,
 					       .err = -1 };
 	device_init(&b->dev, vm, &vub_device_ops, b);
+	if (b->wake < 0) {
+		r = -errno;
+		vub_free(b);
+		return r;
+	}
 	r = core_vm_connect(vm, &ivshmem_pool_core_ops, &b->dev);
 	if (r < 0) {
 		vub_free(b);
@@ -743,6 +1026,9 @@ void vub_free(struct vub *b)
 {
 	if (!b)
 		return;
+	/* The frontend is gone or going: its mappings go with it, nothing is sent. */
+	closep(&b->backend_fd);
+	b->backend_fd = -1;
 	if (b->connected)
 		core_vm_disconnect(b->vm);
 	for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++) {
@@ -753,12 +1039,20 @@ void vub_free(struct vub *b)
 	}
 	vub_drop_fds(b);
 	vub_unmap_all(b);
+	if (b->shm)
+		alloc_fini(&b->shm_alloc);
 	closep(&b->backend_fd);
 	closep(&b->sock);
+	closep(&b->wake);
 	free(b);
 }
 
 int vub_sock(const struct vub *b)
 {
 	return b->sock;
+}
+
+int vub_wake_fd(const struct vub *b)
+{
+	return b->wake;
 }

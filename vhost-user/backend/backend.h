@@ -39,6 +39,11 @@ int vub_new(struct vub **out, struct loop *loop, int sock, struct core_vm *vm);
 void vub_free(struct vub *b);
 
 int vub_sock(const struct vub *b);
+/*
+ * An eventfd to watch beside the socket, with the same handling: it fires
+ * when a frontend message was read early and waits to be handled.
+ */
+int vub_wake_fd(const struct vub *b);
 
 /*
  * The socket is readable (@hup: the peer hung up): handle every whole

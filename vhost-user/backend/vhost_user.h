@@ -31,7 +31,17 @@ enum vhost_user_request {
 	VHOST_USER_SET_BACKEND_REQ_FD = 21,
 	VHOST_USER_GET_CONFIG = 24,
 	VHOST_USER_SET_CONFIG = 25,
+	VHOST_USER_GET_MAX_MEM_SLOTS = 36,
+	VHOST_USER_ADD_MEM_REG = 37,
+	VHOST_USER_REM_MEM_REG = 38,
+	VHOST_USER_GET_SHMEM_CONFIG = 44,
 	VHOST_USER_REQUEST_MAX = 64,
+};
+
+/* Requests of the backend channel (backend to frontend). */
+enum vhost_user_backend_request {
+	VHOST_USER_BACKEND_SHMEM_MAP = 9,
+	VHOST_USER_BACKEND_SHMEM_UNMAP = 10,
 };
 
 /* Header flags. */
@@ -45,14 +55,25 @@ enum vhost_user_request {
 #define VHOST_USER_VIRTIO_F_VERSION_1	32
 
 /* Protocol feature bits. */
-#define VHOST_USER_PROTOCOL_F_REPLY_ACK	3
-#define VHOST_USER_PROTOCOL_F_CONFIG	9
+#define VHOST_USER_PROTOCOL_F_REPLY_ACK		3
+#define VHOST_USER_PROTOCOL_F_BACKEND_REQ	5
+#define VHOST_USER_PROTOCOL_F_CONFIG		9
+#define VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD	10
+#define VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS	15
+/*
+ * Shared memory regions (SHMEM_MAP/UNMAP), as QEMU 11.1.3 of trixie-backports
+ * numbers it; the patches proposed upstream said 20, which that build masks
+ * off. Not trusted on its own: the backend counts the feature as there only
+ * when the frontend, having accepted the bit, also asks GET_SHMEM_CONFIG.
+ */
+#define VHOST_USER_PROTOCOL_F_SHMEM		22
 
 /* SET_VRING_KICK/CALL/ERR: queue index and "no fd attached". */
 #define VHOST_USER_VRING_IDX_MASK	0xffu
 #define VHOST_USER_VRING_NOFD		(1u << 8)
 
 #define VHOST_USER_MAX_REGIONS		8	/* SET_MEM_TABLE without CONFIGURE_MEM_SLOTS */
+#define VHOST_USER_MAX_SHMEM_REGIONS	256
 #define VHOST_USER_MAX_CONFIG		256
 #define VHOST_USER_PAYLOAD_MAX		512	/* larger messages are refused */
 
@@ -89,6 +110,12 @@ struct vhost_user_memory {
 	struct vhost_user_region regions[VHOST_USER_MAX_REGIONS];
 };
 
+/* ADD_MEM_REG and REM_MEM_REG: one region (ADD carries its fd). */
+struct vhost_user_mem_reg {
+	uint64_t padding;
+	struct vhost_user_region region;
+};
+
 struct vhost_user_config {
 	uint32_t offset;
 	uint32_t size;
@@ -96,7 +123,28 @@ struct vhost_user_config {
 	uint8_t region[VHOST_USER_MAX_CONFIG];
 };
 
+/* GET_SHMEM_CONFIG's reply: the size of each shared memory region (shmid = index). */
+struct vhost_user_shmem_config {
+	uint32_t nregions;
+	uint32_t padding;
+	uint64_t memory_sizes[VHOST_USER_MAX_SHMEM_REGIONS];
+};
+
+#define VHOST_USER_SHMEM_MAP_RW		(1ull << 0)
+
+/* SHMEM_MAP (with the fd to map) and SHMEM_UNMAP. */
+struct vhost_user_shmem_map {
+	uint8_t shmid;
+	uint8_t padding[7];
+	uint64_t fd_offset;
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t flags;
+};
+
 _Static_assert(sizeof(struct vhost_user_hdr) == 12, "header");
+_Static_assert(sizeof(struct vhost_user_shmem_config) == 2056, "shmem config");
+_Static_assert(sizeof(struct vhost_user_shmem_map) == 40, "shmem map");
 _Static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
 _Static_assert(sizeof(struct vhost_user_region) == 32, "region");
 _Static_assert(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory");

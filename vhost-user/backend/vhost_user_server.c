@@ -24,7 +24,7 @@ struct vus_vm {
 	struct vhost_user_server *srv;
 	struct core_vm *vm;
 	int listen;
-	struct loop_source *listen_src, *sock_src;
+	struct loop_source *listen_src, *sock_src, *wake_src;
 	struct vub *conn;
 	char dir[256];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -42,7 +42,8 @@ static void vus_close(struct vus_vm *v, const char *why)
 	if (!v->conn)
 		return;
 	loop_remove(v->sock_src);
-	v->sock_src = NULL;
+	loop_remove(v->wake_src);
+	v->sock_src = v->wake_src = NULL;
 	vub_free(v->conn);
 	v->conn = NULL;
 	log_info("vm '%s': vhost-user connection closed (%s)", core_vm_name(v->vm), why);
@@ -55,6 +56,18 @@ static void vus_sock(struct loop_source *src, uint32_t events, void *data)
 
 	(void)src;
 	r = vub_sock_ready(v->conn, events & (EPOLLHUP | EPOLLERR));
+	if (r < 0)
+		vus_close(v, r == -ECONNRESET ? "hung up" : strerror(-r));
+}
+
+static void vus_wake(struct loop_source *src, uint32_t events, void *data)
+{
+	struct vus_vm *v = data;
+	int r;
+
+	(void)src;
+	(void)events;
+	r = vub_sock_ready(v->conn, false);
 	if (r < 0)
 		vus_close(v, r == -ECONNRESET ? "hung up" : strerror(-r));
 }
@@ -78,7 +91,11 @@ static void vus_accept(struct loop_source *src, uint32_t events, void *data)
 	r = vub_new(&v->conn, v->srv->loop, fd, v->vm);
 	if (r >= 0)
 		r = loop_add(v->srv->loop, vub_sock(v->conn), EPOLLIN, vus_sock, v, &v->sock_src);
+	if (r >= 0)
+		r = loop_add(v->srv->loop, vub_wake_fd(v->conn), EPOLLIN, vus_wake, v, &v->wake_src);
 	if (r < 0) {
+		loop_remove(v->sock_src);
+		v->sock_src = NULL;
 		log_warn("vm '%s': vhost-user connection refused: %s", name,
 			 r == -EBUSY ? "connected through another transport (EBUSY)" :
 				       strerror(-r));

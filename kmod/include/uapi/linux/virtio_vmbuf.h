@@ -114,6 +114,13 @@ struct virtio_vmbuf_hello {
 /* struct virtio_vmbuf_hello_resp.locator_kind: what a pool's @locator means. */
 #define VIRTIO_VMBUF_LOCATOR_NONE	0	/* the VM maps no pool (host clients) */
 #define VIRTIO_VMBUF_LOCATOR_IVPOSITION	1	/* ivshmem: IVPosition of the pool's device */
+/*
+ * virtio shared memory region (vhost-user SHMEM): @locator is the region's
+ * id; the VM maps no pool, the device maps each buffer the VM allocated or
+ * imported into the region, and ALLOC and IMPORT answer with the buffer's
+ * offset in the region instead of in the pool.
+ */
+#define VIRTIO_VMBUF_LOCATOR_SHM	2
 
 /**
  * struct virtio_vmbuf_pool_info - a pool the VM is a member of
