@@ -3,6 +3,8 @@
  */
 #include "socket.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +55,17 @@ int socket_accept(int listen_fd)
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	return fd < 0 ? -errno : fd;
+}
+
+int socket_accept_exclusive(int listen_fd, bool busy, const char *vm, const char *what)
+{
+	int fd = socket_accept(listen_fd);
+
+	if (fd < 0 || !busy)
+		return fd;
+	log_warn("vm '%s': second %s connection refused (EBUSY)", vm, what);
+	close(fd);
+	return -EBUSY;
 }
 
 int socket_dir_make(const char *path, mode_t mode, gid_t gid)

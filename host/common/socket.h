@@ -22,6 +22,13 @@ int socket_listen_unix(const char *path, int type, mode_t mode, gid_t gid, int *
 /* Accept one connection, non-blocking and close-on-exec: the fd or -errno. */
 int socket_accept(int listen_fd);
 
+/*
+ * Accept the one connection VM @vm may have on @listen_fd: the fd, or -EBUSY
+ * when @busy (the connection is refused and closed, with a warning naming
+ * @vm and @what), or another -errno.
+ */
+int socket_accept_exclusive(int listen_fd, bool busy, const char *vm, const char *what);
+
 /* mkdir @path with @mode (an existing directory is fine) and give it to @gid. */
 int socket_dir_make(const char *path, mode_t mode, gid_t gid);
 

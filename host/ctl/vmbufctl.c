@@ -30,11 +30,17 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  status [--json]             pools (size, used bytes, buffers with owner,\n"
 		"                              offset and size) and VMs (connected, usage)\n"
-		"  libvirt-xml [-c CONFIG] VM  print the <shmem> devices VM needs in its libvirt\n"
-		"                              domain (control device and one per pool), read from\n"
+		"  libvirt-xml [-c CONFIG] [-t TRANSPORT] VM\n"
+		"                              print what VM needs in its libvirt domain, read from\n"
 		"                              the daemon's configuration (default\n"
-		"                              /etc/vmbuf/vmbufd.conf); for virsh attach-device\n"
-		"                              --config, one element at a time, or pasting\n"
+		"                              /etc/vmbuf/vmbufd.conf). TRANSPORT ivshmem (default):\n"
+		"                              <shmem> devices (control device and one per pool),\n"
+		"                              for virsh attach-device --config or pasting into\n"
+		"                              <devices>. vhost-user (QEMU >= 10.2): a shared memfd\n"
+		"                              <memoryBacking> and a <qemu:commandline> for the\n"
+		"                              vhost-user device, to put directly under <domain>\n"
+		"                              (libvirt marks such a domain tainted; see\n"
+		"                              docs/libvirt.md)\n"
 		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n"
 		"                              import a VM's export (it must allow the host): print\n"
 		"                              size, owner, metadata and whether a dma-buf came\n"
@@ -219,9 +225,57 @@ static int cmd_read(int argc, char **argv)
 	return 0;
 }
 
+/* ivshmem: the control device and one device per pool, for <devices>. */
+static void libvirt_xml_ivshmem(const struct config *cfg, int v)
+{
+	const char *vm = cfg->vms[v].name;
+
+	printf("<shmem name='vmbuf-ctl-%s'>\n"
+	       "  <model type='ivshmem-doorbell'/>\n"
+	       "  <server path='%s/%s/ctl.sock'/>\n"
+	       "  <msi vectors='%d' ioeventfd='on'/>\n"
+	       "</shmem>\n", vm, cfg->socket_dir, vm, VMBUF_IVSHMEM_CTL_VECTORS);
+	for (unsigned int p = 0; p < cfg->npools; p++) {
+		if (!cfg->pools[p].member[v])
+			continue;
+		printf("<shmem name='vmbuf-pool-%s'>\n"
+		       "  <model type='ivshmem-doorbell'/>\n"
+		       "  <server path='%s/%s/pool-%s.sock'/>\n"
+		       "  <msi vectors='%d' ioeventfd='on'/>\n"
+		       "</shmem>\n", cfg->pools[p].name, cfg->socket_dir, vm, cfg->pools[p].name,
+		       VMBUF_IVSHMEM_POOL_VECTORS);
+	}
+}
+
+/*
+ * vhost-user: libvirt has no element for QEMU's generic vhost-user device,
+ * so the device goes in as QEMU arguments; guest RAM must be a shared memfd.
+ * Pools need no device: vmbufd maps single buffers into the device's region.
+ */
+static void libvirt_xml_vhost_user(const struct config *cfg, int v)
+{
+	const char *vm = cfg->vms[v].name;
+
+	printf("<!-- Put these directly under <domain>, which must declare\n"
+	       "     xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'. libvirt marks the\n"
+	       "     domain tainted (custom-argv): it does not manage this device. -->\n"
+	       "<memoryBacking>\n"
+	       "  <source type='memfd'/>\n"
+	       "  <access mode='shared'/>\n"
+	       "</memoryBacking>\n"
+	       "<qemu:commandline>\n"
+	       "  <qemu:arg value='-chardev'/>\n"
+	       "  <qemu:arg value='socket,id=vmbuf-ctl,path=%s/%s/vhost-user.sock'/>\n"
+	       "  <qemu:arg value='-device'/>\n"
+	       "  <qemu:arg value='vhost-user-test-device-pci,chardev=vmbuf-ctl,virtio-id=%d,"
+	       "num_vqs=%d,config_size=%zu'/>\n"
+	       "</qemu:commandline>\n", cfg->socket_dir, vm, VIRTIO_VMBUF_DEVICE_ID,
+	       VIRTIO_VMBUF_NUM_VQS, sizeof(struct virtio_vmbuf_config));
+}
+
 static int cmd_libvirt_xml(int argc, char **argv)
 {
-	const char *path = "/etc/vmbuf/vmbufd.conf", *vm = NULL;
+	const char *path = "/etc/vmbuf/vmbufd.conf", *vm = NULL, *transport = "ivshmem";
 	static struct config cfg;
 	char err[512];
 	int v;
@@ -229,13 +283,20 @@ static int cmd_libvirt_xml(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc)
 			path = argv[++i];
+		else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--transport")) && i + 1 < argc)
+			transport = argv[++i];
 		else if (!vm && argv[i][0] != '-')
 			vm = argv[i];
 		else
 			vm = NULL, argc = 0;
 	}
 	if (!vm) {
-		fprintf(stderr, "vmbufctl: usage: libvirt-xml [-c CONFIG] VM\n");
+		fprintf(stderr, "vmbufctl: usage: libvirt-xml [-c CONFIG] [-t ivshmem|vhost-user] VM\n");
+		return 2;
+	}
+	if (strcmp(transport, "ivshmem") && strcmp(transport, "vhost-user")) {
+		fprintf(stderr, "vmbufctl: libvirt-xml: unknown transport '%s' (ivshmem, vhost-user)\n",
+			transport);
 		return 2;
 	}
 	config_init(&cfg);
@@ -248,22 +309,11 @@ static int cmd_libvirt_xml(int argc, char **argv)
 		fprintf(stderr, "vmbufctl: libvirt-xml '%s': no such VM in %s (ENOENT)\n", vm, path);
 		return 1;
 	}
-	printf("<!-- vmbuf devices of VM '%s' (from %s) -->\n", vm, path);
-	printf("<shmem name='vmbuf-ctl-%s'>\n"
-	       "  <model type='ivshmem-doorbell'/>\n"
-	       "  <server path='%s/%s/ctl.sock'/>\n"
-	       "  <msi vectors='%d' ioeventfd='on'/>\n"
-	       "</shmem>\n", vm, cfg.socket_dir, vm, VMBUF_IVSHMEM_CTL_VECTORS);
-	for (unsigned int p = 0; p < cfg.npools; p++) {
-		if (!cfg.pools[p].member[v])
-			continue;
-		printf("<shmem name='vmbuf-pool-%s'>\n"
-		       "  <model type='ivshmem-doorbell'/>\n"
-		       "  <server path='%s/%s/pool-%s.sock'/>\n"
-		       "  <msi vectors='%d' ioeventfd='on'/>\n"
-		       "</shmem>\n", cfg.pools[p].name, cfg.socket_dir, vm, cfg.pools[p].name,
-		       VMBUF_IVSHMEM_POOL_VECTORS);
-	}
+	printf("<!-- vmbuf for VM '%s' (from %s), %s transport -->\n", vm, path, transport);
+	if (!strcmp(transport, "ivshmem"))
+		libvirt_xml_ivshmem(&cfg, v);
+	else
+		libvirt_xml_vhost_user(&cfg, v);
 	return 0;
 }
 

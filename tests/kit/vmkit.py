@@ -102,6 +102,9 @@ class Ivshmem:
     def qemu(self):
         return ["qemu-system-x86_64"]
 
+    def libvirt_emulator(self, kit):
+        return "/usr/bin/qemu-system-x86_64"
+
     def qemu_args(self, kit, vm, pools):
         return ["-M", "q35", "-m", str(MEMORY_MB),
                 "-chardev", "socket,id=ctl,path=%s/%s/ctl.sock" % (kit.sockdir, vm),
@@ -122,9 +125,21 @@ class VhostUser:
         binary = os.path.join(t, "usr/bin/qemu-system-x86_64")
         if not os.path.exists(binary):
             _fail("no QEMU for vhost-user at %s (tests/deps.sh builds it)" % binary)
-        return [os.path.join(t, "lib64/ld-linux-x86-64.so.2"), "--library-path",
+        # Its modules, not the host QEMU's (same path inside the tree): QEMU aborts on
+        # modules of another build, which libvirt's capability probe loads.
+        return ["env", "QEMU_MODULE_DIR=" + os.path.join(t, "usr/lib/x86_64-linux-gnu/qemu"),
+                os.path.join(t, "lib64/ld-linux-x86-64.so.2"), "--library-path",
                 os.path.join(t, "usr/lib/x86_64-linux-gnu"), binary,
                 "-L", os.path.join(t, "usr/share/qemu"), "-L", os.path.join(t, "usr/share/seabios")]
+
+    def libvirt_emulator(self, kit):
+        """libvirt wants one executable: a script that runs the tree's QEMU."""
+        path = os.path.join(kit.tmp, "qemu-system-x86_64")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\nexec %s \"$@\"\n" % " ".join(self.qemu()))
+            os.chmod(path, 0o755)
+        return path
 
     def qemu_args(self, kit, vm, pools):
         return ["-object", "memory-backend-memfd,id=ram,size=%dM,share=on" % MEMORY_MB,
@@ -377,11 +392,16 @@ class LibvirtVM(VM):
         kit = self.kit
         self.domain = "vmbuf-%s-%s" % (os.path.basename(kit.tmp).split("-")[-1], self.name)
         os.chmod(self.dir, 0o777)	# QEMU runs as libvirt's user and creates files here
-        devices = subprocess.run([kit.paths.vmbufctl, "libvirt-xml", "-c", kit.conf, self.name],
-                                 check=True, capture_output=True, text=True).stdout
+        vmbuf = subprocess.run([kit.paths.vmbufctl, "libvirt-xml", "-c", kit.conf,
+                                "-t", kit.transport.name, self.name],
+                               check=True, capture_output=True, text=True).stdout
+        # ivshmem: <shmem> devices inside <devices>; vhost-user: elements under <domain>.
+        inside = kit.transport.name == "ivshmem"
         xml = LIBVIRT_DOMAIN % {
             "name": self.domain, "kernel": kit.kernel_copy, "initrd": kit.initramfs,
-            "console": self.console, "shell": self.shell_path, "devices": devices,
+            "console": self.console, "shell": self.shell_path,
+            "devices": vmbuf if inside else "", "domain": "" if inside else vmbuf,
+            "emulator": kit.transport.libvirt_emulator(kit),
         }
         self.xml = os.path.join(self.dir, "domain.xml")
         with open(self.xml, "w") as f:
@@ -420,7 +440,7 @@ class LibvirtVM(VM):
         return VM.read_file(self, name)
 
 
-LIBVIRT_DOMAIN = """<domain type='qemu'>
+LIBVIRT_DOMAIN = """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>%(name)s</name>
   <memory unit='MiB'>384</memory>
   <vcpu>1</vcpu>
@@ -435,7 +455,7 @@ LIBVIRT_DOMAIN = """<domain type='qemu'>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <emulator>%(emulator)s</emulator>
     <controller type='usb' model='none'/>
     <serial type='file'>
       <source path='%(console)s'/>
@@ -447,7 +467,7 @@ LIBVIRT_DOMAIN = """<domain type='qemu'>
     </serial>
 %(devices)s    <memballoon model='none'/>
   </devices>
-</domain>
+%(domain)s</domain>
 """
 
 

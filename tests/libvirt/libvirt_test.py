@@ -3,7 +3,7 @@
 validated with virt-xml-validate, started by a real libvirtd (domain type qemu,
 direct kernel boot), sharing a buffer and a timeline through vmbufd.
 
-Usage: libvirt_test.py share_fence@ivshmem --build-dir DIR
+Usage: libvirt_test.py share_fence@TRANSPORT --build-dir DIR (TRANSPORT: ivshmem, vhost-user)
 Starts virtlogd and libvirtd when they are not running (and stops what it started).
 Prints PASS or FAIL.
 """
@@ -50,7 +50,13 @@ def scenario_share_fence(t):
             state = vmkit.virsh("domstate", vm.domain).strip()
             assert state == "running", state
             xml = vmkit.virsh("dumpxml", vm.domain)
-            assert xml.count("ivshmem-doorbell") == 2, "libvirt lost a <shmem> device"
+            if t.transport == "ivshmem":
+                assert xml.count("ivshmem-doorbell") == 2, "libvirt lost a <shmem> device"
+            else:
+                assert "vhost-user-test-device-pci" in xml and "memfd" in xml, \
+                    "libvirt lost the vhost-user device or the shared memfd"
+                assert "custom-argv" in vm.read_file("qemu.log"), \
+                    "libvirt did not mark the domain tainted (custom-argv)"
         # Share: A fills and exports to B, who may signal too.
         out = a.hold("7", "vmbuf export -p p -s 1M -f seq:4 -n frame -t b -S")
         h = vmkit.handle_in(out)

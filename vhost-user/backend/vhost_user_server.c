@@ -80,14 +80,9 @@ static void vus_accept(struct loop_source *src, uint32_t events, void *data)
 
 	(void)src;
 	(void)events;
-	fd = socket_accept(v->listen);
+	fd = socket_accept_exclusive(v->listen, v->conn, name, "vhost-user");
 	if (fd < 0)
 		return;
-	if (v->conn) {
-		log_warn("vm '%s': second vhost-user connection refused (EBUSY)", name);
-		close(fd);
-		return;
-	}
 	r = vub_new(&v->conn, v->srv->loop, fd, v->vm);
 	if (r >= 0)
 		r = loop_add(v->srv->loop, vub_sock(v->conn), EPOLLIN, vus_sock, v, &v->sock_src);

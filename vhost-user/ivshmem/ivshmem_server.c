@@ -129,14 +129,9 @@ static void ivvm_ctl_accept(struct loop_source *src, uint32_t events, void *data
 
 	(void)src;
 	(void)events;
-	fd = socket_accept(v->listen);
+	fd = socket_accept_exclusive(v->listen, v->ctl, name, "control");
 	if (fd < 0)
 		return;
-	if (v->ctl) {
-		log_warn("vm '%s': second control connection refused (EBUSY)", name);
-		close(fd);
-		return;
-	}
 	r = ivctl_new(&v->ctl, fd, v->vm);
 	if (r >= 0)
 		r = core_vm_connect(v->vm, &ivshmem_pool_core_ops, ivctl_device(v->ctl));
