@@ -50,7 +50,9 @@ struct vmbuf_pool;
  * @name: "ivshmem", ...
  * @call: send one request of @req_len bytes and wait for its response
  *	(at most @resp_len bytes). Returns 0 when a response came (its status
- *	is in it), or a negative errno. Called only through vmbuf_call().
+ *	is in it), or a negative errno: see vmbuf_call(). A request it gave up
+ *	on keeps its place until the device answers it, and the answer goes to
+ *	vmbuf_call_late(). Called only through vmbuf_call().
  * @doorbell: ring peer @peer of @pool (0: none), then, when @timeout_ms is
  *	not 0, wait up to that long for the pool's interrupt count to differ
  *	from *@count; store the count. NULL: VMBUF_IOC_DOORBELL is unsupported.
@@ -131,10 +133,25 @@ extern unsigned int vmbuf_timeout_ms;
 /* vmbuf_call.c */
 extern struct rw_semaphore vmbuf_dev_sem;
 extern struct vmbuf_dev *vmbuf_dev;	/* under vmbuf_lock or vmbuf_dev_sem */
-/* Send one request to the daemon: the response's status, or -ENODEV without a device. */
+int vmbuf_call_init(void);
+void vmbuf_call_exit(void);
+/*
+ * Send one request to the daemon: the response's status, -ENODEV without a
+ * device, -EINTR when the caller was killed before the request went out,
+ * -ECANCELED when it was killed after, -ETIMEDOUT after vmbuf_timeout_ms.
+ */
 int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len);
-/* Give back a range: FREE for our own buffers, RELEASE for imports. */
+/*
+ * Give back a range: FREE for our own buffers, RELEASE for imports. From a
+ * dying process (or one killed before the request went out) it is queued
+ * to a worker instead, so it is sent whatever happens to the caller.
+ */
 int vmbuf_call_let_go(bool imported, u64 id);
+/*
+ * The transport got the answer to request @req after its caller gave up
+ * (any context): give back what a successful ALLOC or IMPORT created.
+ */
+void vmbuf_call_late(const void *req, const void *resp, size_t resp_len);
 
 /* vmbuf_buffer.c */
 struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags);

@@ -10,7 +10,9 @@
  * slot i owns descriptors 2i (request, readable) and 2i + 1 (response,
  * writable) and a 2 KiB buffer in the region, so no descriptor allocation is
  * needed and a slot is busy from submit to the used-ring entry that returns
- * it. Every descriptor of the event ring is one posted event buffer.
+ * it, also when its caller gave up on it (killed, or timed out): the late
+ * answer frees the slot and goes to vmbuf_call_late(). Every descriptor of
+ * the event ring is one posted event buffer.
  * Doorbells go to the daemon's peer id; its interrupts arrive on one MSI-X
  * vector per queue plus one for configuration changes.
  *
@@ -74,7 +76,7 @@ struct vmbuf_slot {
 	struct completion done;
 	u32 resp_len;
 	bool busy;
-	bool lost;		/* timed out: never reused */
+	bool lost;		/* its caller gave up: free again when the device answers */
 };
 
 struct vmbuf_ivshmem_ctl {
@@ -211,7 +213,17 @@ static irqreturn_t vmbuf_ctl_irq(int irq, void *data)
 			dev_warn_ratelimited(&ctl->pdev->dev, "device returned bad id %u\n", id);
 			continue;
 		}
-		ctl->slots[slot].resp_len = min_t(u32, len, VIRTIO_VMBUF_MSG_MAX);
+		len = min_t(u32, len, VIRTIO_VMBUF_MSG_MAX);
+		if (ctl->slots[slot].lost) {
+			/* Its caller gave up: give back what it made, and the slot. */
+			vmbuf_call_late(slot_req(ctl, slot), slot_req(ctl, slot) +
+					VIRTIO_VMBUF_MSG_MAX, len);
+			ctl->slots[slot].lost = false;
+			ctl->slots[slot].busy = false;
+			up(&ctl->slots_free);
+			continue;
+		}
+		ctl->slots[slot].resp_len = len;
 		complete(&ctl->slots[slot].done);
 	}
 	spin_unlock_irqrestore(&ctl->ctl_lock, flags);
@@ -269,8 +281,9 @@ static int vmbuf_ivshmem_call(struct vmbuf_dev *dev, void *req, size_t req_len, 
 	struct vmbuf_ivshmem_ctl *ctl = to_ctl(dev);
 	struct virtio_vmbuf_hdr *hdr = req;
 	struct virtio_vmbuf_resp *r = resp;
-	unsigned long flags, left;
+	unsigned long flags;
 	unsigned int i;
+	long left;
 	u32 got;
 	u64 id;
 
@@ -279,7 +292,8 @@ static int vmbuf_ivshmem_call(struct vmbuf_dev *dev, void *req, size_t req_len, 
 		return -EINVAL;
 	if (!ctl->live)
 		return -ENODEV;
-	down(&ctl->slots_free);
+	if (down_killable(&ctl->slots_free))
+		return -EINTR;
 
 	spin_lock_irqsave(&ctl->ctl_lock, flags);
 	for (i = 0; i < VMBUF_CTL_SLOTS; i++)
@@ -305,15 +319,17 @@ static int vmbuf_ivshmem_call(struct vmbuf_dev *dev, void *req, size_t req_len, 
 	spin_unlock_irqrestore(&ctl->ctl_lock, flags);
 	vmbuf_ctl_ring(ctl, VMBUF_IVSHMEM_VEC_CTL);
 
-	left = wait_for_completion_timeout(&ctl->slots[i].done,
-					   msecs_to_jiffies(vmbuf_timeout_ms));
+	left = wait_for_completion_killable_timeout(&ctl->slots[i].done,
+						    msecs_to_jiffies(vmbuf_timeout_ms));
 	spin_lock_irqsave(&ctl->ctl_lock, flags);
-	if (!left) {
-		/* The device may still write this slot: never hand it out again. */
+	if (left <= 0 && !completion_done(&ctl->slots[i].done)) {
+		/* The device may still write this slot: it comes back with the answer. */
 		ctl->slots[i].lost = true;
 		spin_unlock_irqrestore(&ctl->ctl_lock, flags);
-		dev_err(&ctl->pdev->dev, "request %u timed out after %u ms\n",
-			le32_to_cpu(hdr->type), vmbuf_timeout_ms);
+		if (left < 0)
+			return -ECANCELED;
+		dev_err_ratelimited(&ctl->pdev->dev, "request %u timed out after %u ms\n",
+				    le32_to_cpu(hdr->type), vmbuf_timeout_ms);
 		return -ETIMEDOUT;
 	}
 	got = ctl->slots[i].resp_len;

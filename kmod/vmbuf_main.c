@@ -22,9 +22,12 @@ static int __init vmbuf_init(void)
 {
 	int ret;
 
-	ret = vmbuf_fence_init();
+	ret = vmbuf_call_init();
 	if (ret)
 		return ret;
+	ret = vmbuf_fence_init();
+	if (ret)
+		goto err_call;
 	ret = vmbuf_cdev_init();
 	if (ret)
 		goto err_fence;
@@ -44,6 +47,8 @@ err_debugfs:
 	vmbuf_cdev_exit();
 err_fence:
 	vmbuf_fence_exit();
+err_call:
+	vmbuf_call_exit();
 	return ret;
 }
 
@@ -54,6 +59,7 @@ static void __exit vmbuf_exit(void)
 	vmbuf_debugfs_exit();
 	vmbuf_cdev_exit();
 	vmbuf_fence_exit();
+	vmbuf_call_exit();
 }
 
 module_init(vmbuf_init);

@@ -9,8 +9,9 @@
  * buffer and an in buffer of up to VIRTIO_VMBUF_MSG_MAX bytes each; a
  * semaphore keeps callers to what the ring holds; waits end when the caller
  * is killed. A caller that times out or is killed leaves its buffers to the
- * device: the completion frees them when the
- * device answers late, device removal when it never does. The event queue
+ * device: the completion frees them when the device answers late (and
+ * vmbuf_call_late() gives back what the request made), device removal when
+ * it never does. The event queue
  * holds VMBUF_VIRTIO_EVENTS posted 128-byte buffers, reposted as they are
  * read.
  *
@@ -78,6 +79,7 @@ static void vmbuf_virtio_ctl_done(struct virtqueue *vq)
 		while ((r = virtqueue_get_buf(vq, &len))) {
 			r->len = min_t(u32, len, VIRTIO_VMBUF_MSG_MAX);
 			if (r->abandoned) {
+				vmbuf_call_late(r->req, r->resp, r->len);
 				kfree(r);
 				up(&vv->slots);
 			} else {
@@ -145,10 +147,9 @@ static int vmbuf_virtio_call(struct vmbuf_dev *dev, void *req, size_t req_len, v
 	init_completion(&r->done);
 	sg_init_one(&out, r->req, req_len);
 	sg_init_one(&in, r->resp, sizeof(r->resp));
-	ret = down_killable(&vv->slots);
-	if (ret) {
+	if (down_killable(&vv->slots)) {
 		kfree(r);
-		return ret;
+		return -EINTR;
 	}
 
 	spin_lock_irqsave(&vv->ctl_lock, flags);
@@ -172,9 +173,9 @@ static int vmbuf_virtio_call(struct vmbuf_dev *dev, void *req, size_t req_len, v
 		r->abandoned = true;
 		spin_unlock_irqrestore(&vv->ctl_lock, flags);
 		if (left < 0)
-			return left;
-		dev_err(&vv->vdev->dev, "request %u timed out after %u ms\n",
-			le32_to_cpu(hdr->type), vmbuf_timeout_ms);
+			return -ECANCELED;
+		dev_err_ratelimited(&vv->vdev->dev, "request %u timed out after %u ms\n",
+				    le32_to_cpu(hdr->type), vmbuf_timeout_ms);
 		return -ETIMEDOUT;
 	}
 	spin_unlock_irqrestore(&vv->ctl_lock, flags);

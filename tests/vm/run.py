@@ -14,6 +14,9 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
                  buffers, a revoked import reads zeros)
   fence_pingpong A signals 1, B waits and signals 2, ... 1000 rounds, both checking
                  the bytes the other wrote before signalling
+  stalled_daemon vmbufd stopped while 40 processes allocate: they time out or wait
+                 (killably); when it answers again every process ends, the slots and the
+                 late answers' buffers come back, pool usage returns to 0
   isolation      (transports that map single buffers) a VM's shared memory region, read
                  from outside through QMP, holds its own buffers and imports and nothing
                  of another VM's; a revoked import leaves it and reads zeros
@@ -26,6 +29,7 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
 
 import os
 import re
+import signal
 import sys
 import time
 
@@ -329,6 +333,53 @@ def scenario_isolation(t):
             vm.release("8")
             vm.release("7")
         kit.wait_used("p", 0)
+
+
+def scenario_stalled_daemon(t):
+    """vmbufd stops answering (SIGSTOP) while 40 processes allocate (the control ring
+    holds 32 requests): they time out or wait, interruptibly; once it answers again every
+    process ends, the slots of the abandoned requests come back, what the late answers
+    allocated is freed, and pool usage returns to 0. A second stall shows the waits
+    can be killed."""
+    with t.kit("stalled", {"a": {}}, {"p": ("16M", ["a"])}) as kit:
+        a = kit.boot("a")
+        a.run("echo 2000 > /sys/module/vmbuf/parameters/timeout_ms")
+        procs = "ps -o stat,comm | grep -c '^[DS].* vmbuf$'"
+        kit.daemon.send_signal(signal.SIGSTOP)
+        try:
+            a.run("for i in $(seq 40); do ( (vmbuf alloc -p p -s 64K; echo \"exit $?\") "
+                  "> /tmp/s$i 2>&1 & ); done")
+            time.sleep(4)    # past the 2 s timeout: 32 gave up, 8 wait for a slot
+            _, out = a.run("cat /tmp/s*")
+            assert out.count("ETIMEDOUT") >= 32, out
+        finally:
+            kit.daemon.send_signal(signal.SIGCONT)
+        deadline = time.time() + 60
+        while True:
+            _, out = a.run("cat /tmp/s* | grep -c '^exit'; " + procs, check=False)
+            done, running = (int(x) for x in out.split()[:2])
+            if done == 40 and running == 0:
+                break
+            assert time.time() < deadline, "processes still waiting: " + out
+            time.sleep(0.5)
+        _, out = a.run("cat /tmp/s*")
+        assert out.count("exit 0") == 40 - out.count("ETIMEDOUT"), out
+        kit.wait_used("p", 0)    # the late ALLOC answers were given back
+
+        # Killable: stall again, then kill the waiting processes.
+        kit.daemon.send_signal(signal.SIGSTOP)
+        try:
+            a.run("rm -f /tmp/s*; for i in $(seq 40); do ( vmbuf alloc -p p -s 64K "
+                  "> /tmp/s$i 2>&1 & ); done")
+            time.sleep(1)
+            a.run("killall -9 vmbuf; sleep 1")
+            _, out = a.run(procs, check=False)
+            assert int(out.split()[0]) == 0, "killed requests still waiting: " + out
+        finally:
+            kit.daemon.send_signal(signal.SIGCONT)
+        kit.wait_used("p", 0)
+        st, out = a.run("vmbuf alloc -p p -s 1M -f 0x11")
+        assert st == 0, out
 
 
 def scenario_heap_abi(t):
