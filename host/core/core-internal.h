@@ -29,6 +29,7 @@
 
 #include "core.h"
 #include "list.h"
+#include "log.h"
 #include <linux/virtio_vmbuf.h>
 
 struct export;
@@ -93,6 +94,7 @@ struct core_vm {
 	struct pool *pools[CONFIG_POOLS_PER_VM];
 	struct list buffers;	/* struct buffer.owner_link */
 	struct list imports;	/* struct import.link */
+	struct log_ratelimit log_rl;	/* core_vm_may_log() */
 };
 
 struct core {
@@ -106,6 +108,13 @@ struct core {
 	struct core_vm vms[CONFIG_MAX_VMS];
 	struct core_vm hosts[CORE_HOST_SLOTS];
 };
+
+/* An info line @vm can cause at will: rate-limited per VM (core_vm_may_log()). */
+#define vm_log_info(vm, ...)                     \
+	do {                                     \
+		if (core_vm_may_log(vm))         \
+			log_info(__VA_ARGS__);   \
+	} while (0)
 
 /* vm.c */
 /* Every configured VM, then every attached host client: for (i = 0; (vm = vm_next(c, &i));) */

@@ -106,7 +106,7 @@ void core_vm_reset(struct core_vm *vm)
 		buffer_disown(vm, b, -ENODEV);
 	share_vm_gone(vm);
 	if (n || m)
-		log_info("vm '%s': released %u buffer(s) and %u import(s)", vm->cfg->name, n, m);
+		vm_log_info(vm, "vm '%s': released %u buffer(s) and %u import(s)", vm->cfg->name, n, m);
 	else if (was)
 		log_debug("vm '%s': reset with nothing held", vm->cfg->name);
 	vm->hello = false;
@@ -172,6 +172,6 @@ ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
 		str_to_field(pi->name, sizeof(pi->name), p->name);
 	}
 	vm->hello = true;
-	log_info("vm '%s': hello, %u pool(s)", vm->cfg->name, vm->npools);
+	vm_log_info(vm, "vm '%s': hello, %u pool(s)", vm->cfg->name, vm->npools);
 	return sizeof(*r);
 }

@@ -65,6 +65,11 @@ struct core_vm *core_vm_by_name(struct core *c, const char *name);
 const char *core_vm_name(const struct core_vm *vm);
 /* The VM's slot: 1-based, its index in the config + 1, stable for the daemon's life. */
 unsigned int core_vm_slot(const struct core_vm *vm);
+/*
+ * May a log line that @vm can cause at will go out now? At most 10 per 10 s
+ * per VM, then one line saying how many were not logged (docs/security.md).
+ */
+bool core_vm_may_log(struct core_vm *vm);
 /* The bytes of every pool @vm is a member of, added up. */
 uint64_t core_vm_pools_size(const struct core_vm *vm);
 

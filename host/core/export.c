@@ -89,7 +89,7 @@ void export_destroy(struct export *e, int32_t error)
 {
 	timeline_end(e, error);
 	export_notify(e, VIRTIO_VMBUF_EVT_REVOKED);
-	log_info("export '%s' (%02x%02x...) of vm '%s' revoked", e->name[0] ? e->name : "-",
+	vm_log_info(e->buf->owner, "export '%s' (%02x%02x...) of vm '%s' revoked", e->name[0] ? e->name : "-",
 		 e->handle[0], e->handle[1], e->buf->owner->cfg->name);
 	e->buf->export = NULL;
 	list_del(&e->link);

@@ -134,7 +134,7 @@ ssize_t share_req_export(struct core_vm *vm, const void *req, void *out)
 	b->export = e;
 	list_add_tail(&c->exports, &e->link);
 	memcpy(r->handle, e->handle, sizeof(r->handle));
-	log_info("vm '%s': exported buffer %llu as '%s' (%02x%02x...)", vm->cfg->name,
+	vm_log_info(vm, "vm '%s': exported buffer %llu as '%s' (%02x%02x...)", vm->cfg->name,
 		 (unsigned long long)b->id, name[0] ? name : "-", e->handle[0], e->handle[1]);
 	export_notify(e, VIRTIO_VMBUF_EVT_OFFERED);
 	return sizeof(*r);
@@ -192,7 +192,7 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 	str_to_field(r->owner, sizeof(r->owner), e->buf->owner->cfg->name);
 	memcpy(r->name, e->name, sizeof(r->name));
 	r->meta = e->meta;
-	log_info("vm '%s': imported '%s' (%02x%02x...) of vm '%s' as import %llu", vm->cfg->name,
+	vm_log_info(vm, "vm '%s': imported '%s' (%02x%02x...) of vm '%s' as import %llu", vm->cfg->name,
 		 e->name[0] ? e->name : "-", e->handle[0], e->handle[1], e->buf->owner->cfg->name,
 		 (unsigned long long)im->id);
 	return sizeof(*r);

@@ -6,6 +6,8 @@
  */
 #include "core-internal.h"
 
+#include <stdio.h>
+
 struct core_vm *vm_next(struct core *c, unsigned int *i)
 {
 	while (*i < c->nvms + CORE_HOST_SLOTS) {
@@ -85,6 +87,16 @@ const char *core_vm_name(const struct core_vm *vm)
 unsigned int core_vm_slot(const struct core_vm *vm)
 {
 	return vm->slot;
+}
+
+bool core_vm_may_log(struct core_vm *vm)
+{
+	char who[CONFIG_NAME_MAX + 8];
+
+	if (!vm->log_rl.burst)
+		vm->log_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
+	snprintf(who, sizeof(who), "vm '%s'", vm->cfg->name);
+	return log_ratelimit(&vm->log_rl, who);
 }
 
 uint64_t core_vm_pools_size(const struct core_vm *vm)

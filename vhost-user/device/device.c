@@ -26,14 +26,6 @@ static const char *device_reason(int err)
 	}
 }
 
-static bool device_may_log(struct device *d)
-{
-	char who[64];
-
-	snprintf(who, sizeof(who), "vm '%s'", d->name);
-	return log_ratelimit(&d->rl, who);
-}
-
 static void device_show(struct device *d, uint32_t state, int32_t error)
 {
 	d->state = state;
@@ -58,14 +50,13 @@ void device_init(struct device *d, struct core_vm *vm, const struct device_ops *
 	d->vm = vm;
 	snprintf(d->name, sizeof(d->name), "%s", core_vm_name(vm));
 	d->state = VIRTIO_VMBUF_STATE_RESET;
-	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 10);
 	d->ops = ops;
 	d->opaque = opaque;
 }
 
 void device_break(struct device *d, const char *what, int err)
 {
-	if (device_may_log(d))
+	if (core_vm_may_log(d->vm))
 		log_warn("vm '%s': %s: %s; device broken until the driver resets it", d->name,
 			 what, device_reason(err));
 	device_clear(d);
@@ -76,7 +67,7 @@ void device_reset(struct device *d)
 {
 	if (d->state != VIRTIO_VMBUF_STATE_RESET) {
 		device_clear(d);
-		if (log_get_level() >= LOG_INFO && device_may_log(d))
+		if (core_vm_may_log(d->vm))
 			log_info("vm '%s': device reset by the driver", d->name);
 	}
 	device_show(d, VIRTIO_VMBUF_STATE_RESET, 0);
@@ -108,8 +99,9 @@ void device_set_status(struct device *d, uint32_t status, const struct vq_mem *m
 			return;
 		}
 	}
-	log_info("vm '%s': device live (control queue %u, event queue %u entries)", d->name,
-		 d->vq[VIRTIO_VMBUF_VQ_CTL].num, d->vq[VIRTIO_VMBUF_VQ_EVENT].num);
+	if (core_vm_may_log(d->vm))
+		log_info("vm '%s': device live (control queue %u, event queue %u entries)",
+			 d->name, d->vq[VIRTIO_VMBUF_VQ_CTL].num, d->vq[VIRTIO_VMBUF_VQ_EVENT].num);
 	device_show(d, VIRTIO_VMBUF_STATE_LIVE, 0);
 }
 
@@ -149,7 +141,7 @@ void device_event(struct device *d, const struct virtio_vmbuf_event *ev)
 		/* Drop the oldest: the newest says most about the present. */
 		d->pend_head = (d->pend_head + 1) % DEVICE_PENDING_MAX;
 		d->pend_count--;
-		if (!d->lost)
+		if (!d->lost && core_vm_may_log(d->vm))
 			log_warn("vm '%s': event queue full, dropping events", d->name);
 		d->lost = true;
 	}

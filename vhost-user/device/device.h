@@ -63,8 +63,6 @@ struct device {
 	struct virtio_vmbuf_event pending[DEVICE_PENDING_MAX];
 	unsigned int pend_head, pend_count;
 	bool lost;
-	/* What the guest can make us log at will: breaks and resets. */
-	struct log_ratelimit rl;
 	const struct device_ops *ops;
 	void *opaque;
 };
