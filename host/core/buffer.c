@@ -4,7 +4,10 @@
  * importer holds it.
  *
  * ALLOC checks the VM's pool membership, buffer limit and quota before it
- * takes anything; the range comes zeroed (pool.c zeroes at release). Buffer
+ * takes anything; the range comes zeroed (pool.c zeroes at release). The
+ * bytes stay charged to the allocating VM until the last holder lets go
+ * (its FREE included): importing one's own export and freeing it cannot
+ * hold memory beyond the quota. Buffer
  * ids are looked up only among the requesting VM's own buffers, so another
  * VM's id reads as ENOENT.
  */
@@ -40,6 +43,7 @@ void buffer_unref(struct buffer *b)
 
 	if (--b->refs)
 		return;
+	b->charged->used -= b->size;
 	r = pool_release(b->pool, b->off, b->size);
 	if (r < 0)
 		log_err("pool '%s': releasing [%llu, +%llu) failed: %s", b->pool->name,
@@ -54,7 +58,6 @@ void buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why)
 		export_destroy(b->export, why);
 	list_del(&b->owner_link);
 	vm_unmap(vm, b->addr, b->size);
-	vm->used -= b->size;
 	vm->nbuffers--;
 	b->owner = NULL;
 	buffer_unref(b);
@@ -101,6 +104,7 @@ ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
 	b->off = off;
 	b->size = got;
 	b->owner = vm;
+	b->charged = vm;
 	b->refs = 1;
 	list_add_tail(&vm->core->buffers, &b->link);
 	list_add_tail(&vm->buffers, &b->owner_link);

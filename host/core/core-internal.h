@@ -15,7 +15,7 @@
  *
  * Lifetimes: a buffer has one reference for its owner (until FREE, reset or
  * disconnect) and one per import; its range goes back to the pool when the
- * last reference goes. An export belongs to its buffer and ends at REVOKE,
+ * last reference goes, and only then leaves its allocator's quota. An export belongs to its buffer and ends at REVOKE,
  * at the owner's FREE, or when the owner goes away; imports outlive it.
  *
  * Request handlers get a private, aligned copy of a request at least as
@@ -45,6 +45,7 @@ struct buffer {
 	struct pool *pool;
 	uint64_t off, size;
 	struct core_vm *owner;	/* NULL once the owner let go */
+	struct core_vm *charged;	/* whose quota pays: the allocator, until the last holder */
 	uint64_t addr;		/* where the owner reaches it (vm_map()) */
 	unsigned int refs;
 	struct export *export;
@@ -88,7 +89,7 @@ struct core_vm {
 	void *opaque;
 	bool connected;
 	bool hello;
-	uint64_t used;		/* bytes of buffers it owns */
+	uint64_t used;		/* bytes charged to it: its buffers, until their last holder */
 	unsigned int nbuffers, nimports, nwaiters;
 	unsigned int npools;
 	struct pool *pools[CONFIG_POOLS_PER_VM];

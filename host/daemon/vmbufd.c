@@ -100,6 +100,25 @@ static void daemon_teardown(struct daemon *d)
 	d->ivshmem = NULL;
 }
 
+/*
+ * A VM without a quota may fill a pool it shares with others: valid, but
+ * rarely meant; say so (on standard error, the check still passes).
+ */
+static void config_warn_quotas(const struct config *cfg, const char *path)
+{
+	for (unsigned int p = 0; p < cfg->npools; p++) {
+		unsigned int members = 0;
+
+		for (unsigned int v = 0; v < cfg->nvms; v++)
+			members += cfg->pools[p].member[v];
+		for (unsigned int v = 0; members > 1 && v < cfg->nvms; v++)
+			if (cfg->pools[p].member[v] && !cfg->vms[v].quota)
+				fprintf(stderr, "%s:%u: warning: vm '%s' has no quota and can fill "
+					"pool '%s', which %u VMs share\n", path, cfg->vms[v].line,
+					cfg->vms[v].name, cfg->pools[p].name, members);
+	}
+}
+
 static void on_signal(struct loop_source *src, uint32_t events, void *data)
 {
 	struct daemon *d = data;
@@ -201,6 +220,7 @@ int main(int argc, char **argv)
 		snprintf(d.cfg->socket_dir, sizeof(d.cfg->socket_dir), "%s", socket_dir);
 	}
 	if (check) {
+		config_warn_quotas(d.cfg, config_path);
 		printf("%s: ok: %u VM(s), %u pool(s), sockets in %s\n", config_path, d.cfg->nvms,
 		       d.cfg->npools, d.cfg->socket_dir);
 		free(d.cfg);

@@ -49,6 +49,22 @@ def main():
         ok = r.returncode == 0 and "2 VM(s), 1 pool(s)" in r.stdout
         failed += not ok
         print("%s %d - a good file passes" % ("ok" if ok else "not ok", n))
+        # ... but members of a shared pool without a quota can fill it: warned, per VM.
+        ok = (path + ":1: warning: vm 'a' has no quota") in r.stderr and \
+            (path + ":2: warning: vm 'b' has no quota") in r.stderr
+        n += 1
+        failed += not ok
+        print("%s %d - shared-pool members without a quota are warned about%s"
+              % ("ok" if ok else "not ok", n, "" if ok else " (%r)" % r.stderr))
+        with open(path, "w") as f:
+            f.write("[vm a]\nquota = 1M\n[vm b]\nquota = 1M\n[pool p]\nsize = 2M\nmembers = a b\n"
+                    "[pool q]\nsize = 2M\nmembers = a\n")
+        r = subprocess.run([daemon, "--check", "-c", path], capture_output=True, text=True)
+        ok = r.returncode == 0 and "warning" not in r.stderr
+        n += 1
+        failed += not ok
+        print("%s %d - quotas everywhere: no warning (a pool of one needs none)%s"
+              % ("ok" if ok else "not ok", n, "" if ok else " (%r)" % r.stderr))
     print("1..%d\n%d passed, %d failed" % (n, n - failed, failed))
     return 1 if failed else 0
 
