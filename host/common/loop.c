@@ -72,6 +72,13 @@ void loop_free(struct loop *loop)
 	free(loop);
 }
 
+int loop_set_events(struct loop_source *src, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+
+	return epoll_ctl(src->loop->epfd, EPOLL_CTL_MOD, src->fd, &ev) < 0 ? -errno : 0;
+}
+
 int loop_add(struct loop *loop, int fd, uint32_t events, loop_cb cb, void *data,
 	     struct loop_source **out)
 {

@@ -23,6 +23,8 @@ void loop_free(struct loop *loop);
 int loop_add(struct loop *loop, int fd, uint32_t events, loop_cb cb, void *data,
 	     struct loop_source **out);
 void loop_remove(struct loop_source *src);
+/* Watch @src's fd for @events instead. 0 or -errno. */
+int loop_set_events(struct loop_source *src, uint32_t events);
 
 /* Run one batch, waiting up to @timeout_ms (-1: forever). Returns 0 or -errno. */
 int loop_dispatch(struct loop *loop, int timeout_ms);

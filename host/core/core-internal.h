@@ -35,7 +35,6 @@
 struct export;
 
 /* Host clients (host.sock) act as VMs named "host" in slots after the configured VMs. */
-#define CORE_HOST_SLOTS 32
 #define CORE_MAX_SLOTS (CONFIG_MAX_VMS + CORE_HOST_SLOTS)
 
 struct buffer {

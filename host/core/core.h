@@ -87,6 +87,9 @@ void core_vm_disconnect(struct core_vm *vm);
  */
 void core_vm_reset(struct core_vm *vm);
 
+/* Host clients connected at once, at most. */
+#define CORE_HOST_SLOTS 32
+
 /*
  * Host clients: a connected pseudo-VM named "host", a member of every pool,
  * allowed to import exports flagged VIRTIO_VMBUF_EXPORT_HOST; NULL when all

@@ -1,8 +1,10 @@
 /*
  * hostapi - host.sock server. Clients are untrusted local processes: every
- * request is length-checked, a malformed one gets -EBADMSG, a client that
- * does not read its answers is dropped, and nothing a client does blocks
- * the loop.
+ * request is length-checked, a malformed one gets -EBADMSG, a long answer
+ * (STATUS) goes out as fast as the client reads it while its next requests
+ * wait, a client that cannot take a short answer is dropped, and nothing a
+ * client does blocks the loop. HOSTAPI_ROOT_SLOTS of the host slots are
+ * root's, so host-group users cannot lock root out.
  */
 #include "hostapi.h"
 
@@ -32,7 +34,13 @@ struct hostapi_client {
 	struct loop_source *src;
 	struct core_vm *vm;	/* the client's "host" pseudo-VM */
 	bool lost;		/* an event could not be sent */
+	/* An answer still going out (STATUS), as fast as the client reads it. */
+	char *out;
+	size_t out_len, out_off;
 };
+
+/* Host slots only root may take: a host-group user cannot lock root out. */
+#define HOSTAPI_ROOT_SLOTS 4
 
 struct hostapi {
 	struct loop *loop;
@@ -42,10 +50,14 @@ struct hostapi {
 	char path[108];
 	struct loop_source *src;
 	struct list clients;
+	unsigned int nclients, nroot;
 };
 
 static void client_free(struct hostapi_client *cl)
 {
+	cl->h->nclients--;
+	cl->h->nroot -= cl->cred.uid == 0;
+	free(cl->out);
 	core_host_detach(cl->vm);
 	loop_remove(cl->src);
 	list_del(&cl->link);
@@ -75,6 +87,10 @@ static void client_core_event(void *opaque, const struct virtio_vmbuf_event *ev)
 	struct hostapi_client *cl = opaque;
 	struct virtio_vmbuf_event e = *ev;
 
+	if (cl->out) {
+		cl->lost = true;	/* never between the packets of an answer */
+		return;
+	}
 	if (cl->lost)
 		e.flags |= htole32(VIRTIO_VMBUF_EVT_F_LOST);
 	/* A client that does not read its events loses them, never the daemon's time. */
@@ -109,10 +125,34 @@ static int client_pool_fd(struct hostapi_client *cl, const struct vmbuf_host_req
 	return client_send_fd(cl, 0, 0, &size, sizeof(size), p->memfd);
 }
 
+/*
+ * Send what is left of cl->out in packets of at most VMBUF_HOST_PAYLOAD_MAX,
+ * as far as the socket takes them. While some is left the client's requests
+ * wait (EPOLLOUT instead of EPOLLIN): 0, or -errno to drop the client.
+ */
+static int client_flush(struct hostapi_client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		size_t left = cl->out_len - cl->out_off;
+		size_t n = left > VMBUF_HOST_PAYLOAD_MAX ? VMBUF_HOST_PAYLOAD_MAX : left;
+		int r = client_send(cl, 0, n < left ? VMBUF_HOST_RESP_MORE : 0,
+				    cl->out + cl->out_off, n);
+
+		if (r == -EAGAIN)
+			return loop_set_events(cl->src, EPOLLOUT);
+		if (r < 0)
+			return r;
+		cl->out_off += n;
+	}
+	free(cl->out);
+	cl->out = NULL;
+	return loop_set_events(cl->src, EPOLLIN);
+}
+
 static int client_status(struct hostapi_client *cl)
 {
 	char *buf = NULL;
-	size_t len = 0, off = 0;
+	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	int r;
 
@@ -125,14 +165,10 @@ static int client_status(struct hostapi_client *cl)
 		free(buf);
 		return client_send(cl, r, 0, NULL, 0);
 	}
-	do {
-		size_t n = len - off > VMBUF_HOST_PAYLOAD_MAX ? VMBUF_HOST_PAYLOAD_MAX : len - off;
-
-		r = client_send(cl, 0, off + n < len ? VMBUF_HOST_RESP_MORE : 0, buf + off, n);
-		off += n;
-	} while (r >= 0 && off < len);
-	free(buf);
-	return r;
+	cl->out = buf;
+	cl->out_len = len;
+	cl->out_off = 0;
+	return client_flush(cl);
 }
 
 static int client_read(struct hostapi_client *cl, const struct vmbuf_host_req *req)
@@ -164,7 +200,12 @@ static void client_event(struct loop_source *src, uint32_t events, void *data)
 	int r;
 
 	(void)src;
-	(void)events;
+	if (cl->out) {
+		r = (events & (EPOLLHUP | EPOLLERR)) ? -ECONNRESET : client_flush(cl);
+		if (r < 0)
+			client_free(cl);
+		return;
+	}
 	n = recv(cl->fd, &in, sizeof(in), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -226,6 +267,12 @@ static void hostapi_accept(struct loop_source *src, uint32_t events, void *data)
 		close(fd);
 		return;
 	}
+	if (cred.uid != 0 && h->nclients - h->nroot >= CORE_HOST_SLOTS - HOSTAPI_ROOT_SLOTS) {
+		log_warn("host client uid %d pid %d refused: the slots left are root's",
+			 (int)cred.uid, (int)cred.pid);
+		close(fd);
+		return;
+	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		close(fd);
@@ -249,6 +296,8 @@ static void hostapi_accept(struct loop_source *src, uint32_t events, void *data)
 		return;
 	}
 	list_add_tail(&h->clients, &cl->link);
+	h->nclients++;
+	h->nroot += cred.uid == 0;
 }
 
 int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, const char *path,
