@@ -91,3 +91,29 @@ bool socket_hung_up(int fd, uint32_t events)
 		return errno != EAGAIN || (events & (EPOLLHUP | EPOLLERR));
 	}
 }
+
+int socket_serve_unix(struct loop *loop, const char *path, int type, mode_t mode, gid_t gid,
+		      loop_cb cb, void *data, int *fd, struct loop_source **src)
+{
+	int r = socket_listen_unix(path, type, mode, gid, fd);
+
+	if (r < 0) {
+		*fd = -1;
+		return r;
+	}
+	r = loop_add(loop, *fd, EPOLLIN, cb, data, src);
+	if (r < 0) {
+		socket_unserve(NULL, *fd, path);
+		*fd = -1;
+	}
+	return r;
+}
+
+void socket_unserve(struct loop_source *src, int fd, const char *path)
+{
+	loop_remove(src);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+}

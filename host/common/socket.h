@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "loop.h"
+
 /*
  * Listen on @path with a non-blocking, close-on-exec socket of @type
  * (SOCK_STREAM, SOCK_SEQPACKET), mode @mode, group @gid ((gid_t)-1: root's).
@@ -18,6 +20,16 @@
  * (-EEXIST).
  */
 int socket_listen_unix(const char *path, int type, mode_t mode, gid_t gid, int *out);
+
+/*
+ * socket_listen_unix() and watch the socket with @cb(@data) in @loop: *@fd
+ * and *@src are set on success; on failure nothing is left behind (*@fd -1).
+ */
+int socket_serve_unix(struct loop *loop, const char *path, int type, mode_t mode, gid_t gid,
+		      loop_cb cb, void *data, int *fd, struct loop_source **src);
+
+/* Undo socket_serve_unix(): stop watching, close, unlink. @fd < 0: nothing to close. */
+void socket_unserve(struct loop_source *src, int fd, const char *path);
 
 /* Accept one connection, non-blocking and close-on-exec: the fd or -errno. */
 int socket_accept(int listen_fd);

@@ -315,16 +315,9 @@ int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, cons
 	list_init(&h->clients);
 	r = str_printf(h->path, sizeof(h->path), "%s", path);
 	if (r >= 0)
-		r = socket_listen_unix(path, SOCK_SEQPACKET, group != (gid_t)-1 ? 0660 : 0600, group,
-				       &h->fd);
+		r = socket_serve_unix(loop, path, SOCK_SEQPACKET, group != (gid_t)-1 ? 0660 : 0600,
+				      group, hostapi_accept, h, &h->fd, &h->src);
 	if (r < 0) {
-		free(h);
-		return r;
-	}
-	r = loop_add(loop, h->fd, EPOLLIN, hostapi_accept, h, &h->src);
-	if (r < 0) {
-		close(h->fd);
-		unlink(path);
 		free(h);
 		return r;
 	}
@@ -340,8 +333,6 @@ void hostapi_free(struct hostapi *h)
 		return;
 	list_for_each_safe(cl, tmp, &h->clients, link)
 		client_free(cl);
-	loop_remove(h->src);
-	close(h->fd);
-	unlink(h->path);
+	socket_unserve(h->src, h->fd, h->path);
 	free(h);
 }

@@ -128,9 +128,8 @@ int vhost_user_server_new(struct vhost_user_server **out, struct loop *loop, str
 		if (r >= 0)
 			r = str_printf(v->path, sizeof(v->path), "%s/vhost-user.sock", v->dir);
 		if (r >= 0)
-			r = socket_listen_unix(v->path, SOCK_STREAM, 0660, gid, &v->listen);
-		if (r >= 0)
-			r = loop_add(loop, v->listen, EPOLLIN, vus_accept, v, &v->listen_src);
+			r = socket_serve_unix(loop, v->path, SOCK_STREAM, 0660, gid, vus_accept, v,
+					      &v->listen, &v->listen_src);
 		if (r < 0) {
 			log_err("vm '%s': socket '%s': %s", name, v->path, strerror(-r));
 			s->nvms++;
@@ -153,11 +152,7 @@ void vhost_user_server_free(struct vhost_user_server *s)
 		struct vus_vm *v = &s->vms[i];
 
 		vus_close(v, "daemon stopping");
-		loop_remove(v->listen_src);
-		if (v->listen >= 0) {
-			close(v->listen);
-			unlink(v->path);
-		}
+		socket_unserve(v->listen_src, v->listen, v->path);
 		if (v->dir[0])
 			rmdir(v->dir);
 	}

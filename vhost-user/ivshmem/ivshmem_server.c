@@ -205,10 +205,8 @@ static void ivconn_accept(struct loop_source *src, uint32_t events, void *data)
 static int ivserver_listen(struct ivshmem_server *s, const char *vm, const char *path,
 			   loop_cb cb, void *data, int *fd, struct loop_source **src)
 {
-	int r = socket_listen_unix(path, SOCK_STREAM, 0660, s->gid, fd);
+	int r = socket_serve_unix(s->loop, path, SOCK_STREAM, 0660, s->gid, cb, data, fd, src);
 
-	if (r >= 0)
-		r = loop_add(s->loop, *fd, EPOLLIN, cb, data, src);
 	if (r < 0)
 		log_err("vm '%s': socket '%s': %s", vm, path, strerror(-r));
 	return r;
@@ -293,15 +291,6 @@ fail:
 	return r;
 }
 
-static void ivserver_unlisten(struct loop_source *src, int fd, const char *path)
-{
-	loop_remove(src);
-	if (fd >= 0) {
-		close(fd);
-		unlink(path);
-	}
-}
-
 void ivshmem_server_free(struct ivshmem_server *s)
 {
 	if (!s)
@@ -315,9 +304,9 @@ void ivshmem_server_free(struct ivshmem_server *s)
 
 			if (pc->sock_src)
 				ivconn_close(pc);
-			ivserver_unlisten(pc->listen_src, pc->listen, pc->path);
+			socket_unserve(pc->listen_src, pc->listen, pc->path);
 		}
-		ivserver_unlisten(v->listen_src, v->listen, v->path);
+		socket_unserve(v->listen_src, v->listen, v->path);
 		if (v->dir[0])
 			rmdir(v->dir);
 	}
