@@ -39,17 +39,33 @@ struct buffer *buffer_of_vm(struct core_vm *vm, uint64_t id)
 
 void buffer_unref(struct buffer *b)
 {
-	int r;
-
 	if (--b->refs)
 		return;
 	b->charged->used -= b->size;
-	r = pool_release(b->pool, b->off, b->size);
-	if (r < 0)
-		log_err("pool '%s': releasing [%llu, +%llu) failed: %s", b->pool->name,
-			(unsigned long long)b->off, (unsigned long long)b->size, strerror(-r));
+	pool_release(b->pool, b->off, b->size);
 	list_del(&b->link);
 	free(b);
+}
+
+bool core_clean(struct core *c, uint64_t budget)
+{
+	bool busy = false;
+
+	for (unsigned int i = 0; i < c->npools; i++) {
+		struct pool *p = &c->pools[i];
+		struct core_vm *vm;
+		unsigned int k = 0;
+
+		if (!p->ndirty)
+			continue;
+		if (pool_clean(p, budget)) {
+			for (k = 0; (vm = vm_next(c, &k));)
+				if (vm->blocked == p)
+					vm_resume(vm);
+		}
+		busy |= p->ndirty != 0;
+	}
+	return busy;
 }
 
 void buffer_disown(struct core_vm *vm, struct buffer *b, int32_t why)
@@ -88,6 +104,8 @@ ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
 	err = pool_alloc(p, size, &off, &got);
 	if (err < 0) {
 		free(b);
+		if (err == -EAGAIN)
+			vm->blocked = p;	/* resumed by core_clean() */
 		return err;
 	}
 	if (vm->cfg->quota && vm->used + got > vm->cfg->quota)

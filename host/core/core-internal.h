@@ -94,6 +94,7 @@ struct core_vm {
 	struct pool *pools[CONFIG_POOLS_PER_VM];
 	struct list buffers;	/* struct buffer.owner_link */
 	struct list imports;	/* struct import.link */
+	struct pool *blocked;	/* a request waits for zeroing in this pool */
 	struct log_ratelimit log_rl;	/* core_vm_may_log() */
 };
 
@@ -127,6 +128,8 @@ void vm_send_event(struct core_vm *vm, const struct virtio_vmbuf_event *ev);
 /* Make a range of @p reachable by @vm through its transport (core_vm_ops.map). */
 int vm_map(struct core_vm *vm, const struct pool *p, uint64_t off, uint64_t size, uint64_t *addr);
 void vm_unmap(struct core_vm *vm, uint64_t addr, uint64_t size);
+/* Hand @vm's waiting request in again (core_vm_ops.resume). */
+void vm_resume(struct core_vm *vm);
 
 /* timeline.c: every export carries a timeline (value 0 when exported). */
 /* Wake every waiter at or below @value: one event per VM. */
@@ -155,6 +158,7 @@ void export_notify(struct export *e, uint32_t type);
 void export_destroy(struct export *e, int32_t error);
 
 /* buffer.c */
+/* ALLOC: -EAGAIN when it must wait for zeroing (the VM is then blocked on that pool). */
 ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out);
 ssize_t buffer_req_free(struct core_vm *vm, const void *req, void *out);
 /* @vm's own buffer @id, or NULL (another VM's id reads as not found). */

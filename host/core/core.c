@@ -110,6 +110,7 @@ void core_vm_reset(struct core_vm *vm)
 	else if (was)
 		log_debug("vm '%s': reset with nothing held", vm->cfg->name);
 	vm->hello = false;
+	vm->blocked = NULL;
 }
 
 void core_vm_disconnect(struct core_vm *vm)

@@ -54,6 +54,12 @@ struct core_vm_ops {
 	int (*map)(void *opaque, const struct pool *pool, uint64_t off, uint64_t size,
 		   uint64_t *addr);
 	void (*unmap)(void *opaque, uint64_t addr, uint64_t size);
+	/*
+	 * A request core_vm_request() left waiting (it returned 0) can make
+	 * progress now: hand it in again. Called from core_clean(), never from
+	 * inside a request.
+	 */
+	void (*resume)(void *opaque);
 };
 
 int core_new(struct core **out, const struct config *cfg);
@@ -104,8 +110,20 @@ void core_host_detach(struct core_vm *vm);
  * at most @cap (give VIRTIO_VMBUF_MSG_MAX to always get a whole response).
  * Any byte sequence at any alignment is a valid input; requests longer than
  * VIRTIO_VMBUF_MSG_MAX get -EMSGSIZE. See request.c for the table.
+ *
+ * Returns 0 when the request must wait (an ALLOC that only memory still
+ * being zeroed could satisfy): nothing changed; the transport keeps the
+ * request, and the VM's later ones behind it, and hands it in again when
+ * core_vm_ops.resume is called.
  */
 size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *resp, size_t cap);
+
+/*
+ * Zero up to @budget bytes of freed memory (pool.h) and resume the VMs
+ * whose requests waited for it. The daemon calls it after every turn of its
+ * loop; returns true while memory is still waiting (call again soon).
+ */
+bool core_clean(struct core *c, uint64_t budget);
 
 /* "ALLOC", "EXPORT", ... for logs; "unknown" for anything else. */
 const char *core_request_name(uint32_t type);

@@ -34,9 +34,10 @@ int core_status_json(struct core *c, FILE *out)
 
 		fprintf(out, "%s{\"name\":", i ? "," : "");
 		json_str(out, p->name);
-		fprintf(out, ",\"id\":%u,\"size\":%llu,\"used\":%llu,\"largest_free\":%llu,\"buffers\":[",
-			p->id, (unsigned long long)p->size, (unsigned long long)p->alloc.used,
-			(unsigned long long)alloc_largest(&p->alloc));
+		fprintf(out, ",\"id\":%u,\"size\":%llu,\"used\":%llu,\"zeroing\":%llu,"
+			"\"largest_free\":%llu,\"buffers\":[",
+			p->id, (unsigned long long)p->size, (unsigned long long)pool_used(p),
+			(unsigned long long)p->dirty_bytes, (unsigned long long)alloc_largest(&p->alloc));
 		list_for_each(b, &c->buffers, link) {
 			if (b->pool != p)
 				continue;

@@ -62,6 +62,13 @@ void vm_unmap(struct core_vm *vm, uint64_t addr, uint64_t size)
 		vm->ops->unmap(vm->opaque, addr, size);
 }
 
+void vm_resume(struct core_vm *vm)
+{
+	vm->blocked = NULL;
+	if (vm->connected && vm->ops && vm->ops->resume)
+		vm->ops->resume(vm->opaque);
+}
+
 unsigned int core_vm_count(const struct core *c)
 {
 	return c->nvms;

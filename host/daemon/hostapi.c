@@ -37,6 +37,9 @@ struct hostapi_client {
 	/* An answer still going out (STATUS), as fast as the client reads it. */
 	char *out;
 	size_t out_len, out_off;
+	/* A request the core left waiting (core_vm_request() returned 0). */
+	uint8_t *waiting;
+	size_t waiting_len;
 };
 
 /* Host slots only root may take: a host-group user cannot lock root out. */
@@ -58,6 +61,7 @@ static void client_free(struct hostapi_client *cl)
 	cl->h->nclients--;
 	cl->h->nroot -= cl->cred.uid == 0;
 	free(cl->out);
+	free(cl->waiting);
 	core_host_detach(cl->vm);
 	loop_remove(cl->src);
 	list_del(&cl->link);
@@ -97,19 +101,56 @@ static void client_core_event(void *opaque, const struct virtio_vmbuf_event *ev)
 	cl->lost = client_send(cl, 0, VMBUF_HOST_RESP_EVENT, &e, sizeof(e)) < 0;
 }
 
-/* Host clients map no pool through a transport: no locators. */
-static const struct core_vm_ops client_core_ops = {
-	.event = client_core_event,
-	.locator_kind = VIRTIO_VMBUF_LOCATOR_NONE,
-};
-
+/*
+ * One request to the core. One that must wait is kept, and the client's
+ * later requests stay unread (no EPOLLIN) until client_core_resume().
+ */
 static int client_request(struct hostapi_client *cl, const uint8_t *payload, size_t len)
 {
 	uint8_t resp[VIRTIO_VMBUF_MSG_MAX];
 	size_t n = core_vm_request(cl->vm, payload, len, resp, sizeof(resp));
+	int r;
 
+	if (n == 0) {
+		if (payload != cl->waiting) {
+			cl->waiting = malloc(len ? len : 1);
+			if (!cl->waiting)
+				return -ENOMEM;
+			memcpy(cl->waiting, payload, len);
+			cl->waiting_len = len;
+		}
+		return loop_set_events(cl->src, 0);
+	}
+	if (payload == cl->waiting) {
+		free(cl->waiting);
+		cl->waiting = NULL;
+		r = loop_set_events(cl->src, EPOLLIN);
+		if (r < 0)
+			return r;
+	}
 	return client_send(cl, 0, 0, resp, n);
 }
+
+static void client_core_resume(void *opaque)
+{
+	struct hostapi_client *cl = opaque;
+	int r;
+
+	if (!cl->waiting)
+		return;
+	r = client_request(cl, cl->waiting, cl->waiting_len);
+	if (r < 0) {
+		log_info("host client pid %d: dropped: %s", (int)cl->cred.pid, strerror(-r));
+		client_free(cl);
+	}
+}
+
+/* Host clients map no pool through a transport: no locators. */
+static const struct core_vm_ops client_core_ops = {
+	.event = client_core_event,
+	.resume = client_core_resume,
+	.locator_kind = VIRTIO_VMBUF_LOCATOR_NONE,
+};
 
 static int client_pool_fd(struct hostapi_client *cl, const struct vmbuf_host_req *req)
 {
@@ -200,6 +241,12 @@ static void client_event(struct loop_source *src, uint32_t events, void *data)
 	int r;
 
 	(void)src;
+	if (cl->waiting) {
+		/* Only a hang-up reaches us while a request waits (no EPOLLIN). */
+		if (events & (EPOLLHUP | EPOLLERR))
+			client_free(cl);
+		return;
+	}
 	if (cl->out) {
 		r = (events & (EPOLLHUP | EPOLLERR)) ? -ECONNRESET : client_flush(cl);
 		if (r < 0)

@@ -248,7 +248,10 @@ int main(int argc, char **argv)
 	log_info("ready: %u VM(s), %u pool(s), sockets in %s", d.cfg->nvms, d.cfg->npools,
 		 d.cfg->socket_dir);
 	while (!d.quit) {
-		r = loop_dispatch(d.loop, -1);
+		/* Freed memory is zeroed a step per turn, between everything else. */
+		bool busy = core_clean(d.core, POOL_CLEAN_STEP);
+
+		r = loop_dispatch(d.loop, busy ? 0 : -1);
 		if (r < 0) {
 			log_err("event loop: %s", strerror(-r));
 			goto out;

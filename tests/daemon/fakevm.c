@@ -3,6 +3,11 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/virtio_config.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,6 +27,93 @@
 #define E_USED (E_AVAIL + 1024)
 #define BUF_REQ (64 * 1024)
 #define BUF_RESP (BUF_REQ + 4096)
+/* fakevm_call_many(): slot i's request and response. */
+#define BATCH_REQ(i) (128 * 1024 + (i) * 2 * VIRTIO_VMBUF_MSG_MAX)
+#define BATCH_RESP(i) (BATCH_REQ(i) + VIRTIO_VMBUF_MSG_MAX)
+
+int fakevm_daemon_start(struct fakevm_daemon *d, const char *bin, const char *config)
+{
+	char conf[160], sock[160];
+	FILE *f;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/vmbuf-daemon-XXXXXX");
+	if (!mkdtemp(d->dir))
+		return -1;
+	snprintf(d->sockdir, sizeof(d->sockdir), "%s/run", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/vmbufd.log", d->dir);
+	snprintf(conf, sizeof(conf), "%s/vmbufd.conf", d->dir);
+	f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "[vmbufd]\nsocket-dir = %s\n%s", d->sockdir, config);
+	fclose(f);
+	d->pid = fork();
+	if (d->pid < 0)
+		return -1;
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		execl(bin, bin, "-c", conf, (char *)NULL);	/* info: what a guest can flood */
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/host.sock", d->sockdir);
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+
+		if (stat(sock, &st) == 0)
+			return 0;
+		if (!fakevm_daemon_alive(d))
+			break;
+		usleep(20000);
+	}
+	fprintf(stderr, "vmbufd did not start (log: %s)\n", d->log);
+	kill(d->pid, SIGKILL);
+	return -1;
+}
+
+int fakevm_daemon_alive(struct fakevm_daemon *d)
+{
+	return waitpid(d->pid, NULL, WNOHANG) == 0;
+}
+
+int fakevm_daemon_stop(struct fakevm_daemon *d)
+{
+	int status = -1;
+
+	kill(d->pid, SIGTERM);
+	waitpid(d->pid, &status, 0);
+	return status;
+}
+
+void *fakevm_pool_map(const char *sockdir, const char *name, const char *pool, size_t size,
+		      int *sock)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int64_t v;
+	void *map;
+	int fd;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s/pool-%s.sock", sockdir, name, pool);
+	*sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*sock < 0 || connect(*sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return NULL;
+	/* Version, own id, then the memory (value -1) before any eventfd. */
+	for (int i = 0; i < 8; i++) {
+		if (ivshmem_recv(*sock, &v, &fd) < 0)
+			return NULL;
+		if (v == IVSHMEM_SHM_MSG && fd >= 0) {
+			map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			close(fd);
+			return map == MAP_FAILED ? NULL : map;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
 
 int fakevm_connect(struct fakevm *vm, const char *sockdir, const char *name)
 {
@@ -161,6 +253,44 @@ int fakevm_call(struct fakevm *vm, const void *req, size_t len, void *resp, size
 		fakevm_wait_irq(vm, VMBUF_IVSHMEM_VEC_CTL, 100);
 	}
 	return -1;
+}
+
+int fakevm_call_many(struct fakevm *vm, const void *const *reqs, const size_t *lens,
+		     unsigned int n, uint8_t (*resp)[VIRTIO_VMBUF_MSG_MAX], int ms)
+{
+	unsigned int got = 0;
+
+	if (n > vm->num / 2)
+		return -1;
+	for (unsigned int i = 0; i < n; i++) {
+		memcpy(vm->map + BATCH_REQ(i), reqs[i], lens[i]);
+		vm->desc[2 * i] = (struct vring_desc){ htole64(BATCH_REQ(i)), htole32(lens[i]),
+						       htole16(VRING_DESC_F_NEXT),
+						       htole16(2 * i + 1) };
+		vm->desc[2 * i + 1] = (struct vring_desc){ htole64(BATCH_RESP(i)),
+							   htole32(VIRTIO_VMBUF_MSG_MAX),
+							   htole16(VRING_DESC_F_WRITE), 0 };
+		vm->avail->ring[vm->avail_idx % vm->num] = htole16(2 * i);
+		vm->avail_idx++;
+	}
+	__atomic_store_n(&vm->avail->idx, htole16(vm->avail_idx), __ATOMIC_RELEASE);
+	fakevm_ring(vm, VMBUF_IVSHMEM_VEC_CTL);
+	for (int waited = 0; got < n && waited < ms; waited += 10) {
+		while (got < n &&
+		       le16toh(__atomic_load_n(&vm->used->idx, __ATOMIC_ACQUIRE)) != vm->last_used) {
+			struct vring_used_elem *e = &vm->used->ring[vm->last_used % vm->num];
+			uint32_t slot = le32toh(e->id) / 2, len = le32toh(e->len);
+
+			vm->last_used++;
+			if (slot < n)
+				memcpy(resp[slot], vm->map + BATCH_RESP(slot),
+				       len < VIRTIO_VMBUF_MSG_MAX ? len : VIRTIO_VMBUF_MSG_MAX);
+			got++;
+		}
+		if (got < n)
+			fakevm_wait_irq(vm, VMBUF_IVSHMEM_VEC_CTL, 10);
+	}
+	return (int)got;
 }
 
 int32_t fakevm_hello(struct fakevm *vm, struct virtio_vmbuf_hello_resp *out)

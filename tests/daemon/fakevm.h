@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/virtio_ring.h>
 #include <linux/vmbuf_ivshmem.h>
 
@@ -27,6 +28,32 @@ struct fakevm {
 	struct vring_used *used;
 	uint16_t avail_idx, last_used;
 };
+
+/* A real vmbufd started for a test: its socket directory and log. */
+struct fakevm_daemon {
+	pid_t pid;
+	char dir[64];
+	char sockdir[128];
+	char log[128];
+};
+
+/*
+ * Start @bin with a config file of "[vmbufd] socket-dir = ..." and then
+ * @config (VMs and pools), logging to d->log; waits for host.sock.
+ * Returns 0 or -1.
+ */
+int fakevm_daemon_start(struct fakevm_daemon *d, const char *bin, const char *config);
+/* Is it still running? */
+int fakevm_daemon_alive(struct fakevm_daemon *d);
+/* SIGTERM and wait: its exit status as waitpid() gives it. */
+int fakevm_daemon_stop(struct fakevm_daemon *d);
+
+/*
+ * Join pool @pool as VM @name (SOCKDIR/VM/pool-POOL.sock) and map its
+ * @size bytes of memory: the pointer, or NULL. The socket stays open in *sock.
+ */
+void *fakevm_pool_map(const char *sockdir, const char *name, const char *pool, size_t size,
+		      int *sock);
 
 /* Connect to SOCKDIR/VM/ctl.sock and complete the ivshmem greeting. */
 int fakevm_connect(struct fakevm *vm, const char *sockdir, const char *name);
@@ -51,6 +78,14 @@ int fakevm_wait_irq(struct fakevm *vm, unsigned int vector, int ms);
  * response. Returns the response length, or -1 on timeout.
  */
 int fakevm_call(struct fakevm *vm, const void *req, size_t len, void *resp, size_t cap);
+
+/*
+ * Post @n requests (at most num / 2) at once, ring once, and wait up to
+ * @ms for every response; request i's response goes to resp[i] (at most
+ * VIRTIO_VMBUF_MSG_MAX bytes each). Returns how many responses came.
+ */
+int fakevm_call_many(struct fakevm *vm, const void *const *reqs, const size_t *lens,
+		     unsigned int n, uint8_t (*resp)[VIRTIO_VMBUF_MSG_MAX], int ms);
 
 /* HELLO, then the response status. */
 int32_t fakevm_hello(struct fakevm *vm, struct virtio_vmbuf_hello_resp *out);

@@ -26,50 +26,11 @@
 
 #define LIVE (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK)
 
-static pid_t daemon_pid;
-static char sockdir[256];
-static char logpath[300];
-
-static void start_daemon(const char *bin)
-{
-	char dir[] = "/tmp/vmbuf-hostile-XXXXXX", conf[300], sock[320];
-	FILE *f;
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(sockdir, sizeof(sockdir), "%s/run", dir);
-	snprintf(conf, sizeof(conf), "%s/vmbufd.conf", dir);
-	f = fopen(conf, "w");
-	fprintf(f, "[vmbufd]\nsocket-dir = %s\n[vm evil]\n[vm good]\nquota = 8M\n"
-		   "[pool p]\nsize = 16M\nmembers = evil good\n", sockdir);
-	fclose(f);
-	snprintf(logpath, sizeof(logpath), "%s/vmbufd.log", dir);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		execl(bin, bin, "-c", conf, (char *)NULL);	/* info: what a guest can flood */
-		_exit(127);
-	}
-	snprintf(sock, sizeof(sock), "%s/host.sock", sockdir);
-	for (int i = 0; i < 200; i++) {
-		struct stat st;
-
-		if (stat(sock, &st) == 0)
-			return;
-		usleep(20000);
-	}
-	fprintf(stderr, "vmbufd did not start\n");
-	exit(1);
-}
+static struct fakevm_daemon vmbufd;
 
 static int daemon_alive(void)
 {
-	return waitpid(daemon_pid, NULL, WNOHANG) == 0;
+	return fakevm_daemon_alive(&vmbufd);
 }
 
 static int32_t call_status(struct fakevm *vm, const void *req, size_t len, void *resp, size_t cap)
@@ -330,15 +291,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_hostile PATH-TO-VMBUFD\n");
 		return 2;
 	}
-	start_daemon(argv[1]);
-	if (fakevm_connect(&good, sockdir, "good") < 0 || fakevm_setup(&good) < 0 ||
+	if (fakevm_daemon_start(&vmbufd, argv[1], "[vm evil]\n[vm good]\nquota = 8M\n"
+				"[pool p]\nsize = 16M\nmembers = evil good\n") < 0)
+		return 1;
+	if (fakevm_connect(&good, vmbufd.sockdir, "good") < 0 || fakevm_setup(&good) < 0 ||
 	    fakevm_hello(&good, NULL) != 0) {
 		printf("not ok - good VM could not connect\n");
-		kill(daemon_pid, SIGKILL);
+		kill(vmbufd.pid, SIGKILL);
 		return 1;
 	}
-	CHECK(fakevm_connect(&evil, sockdir, "evil") == 0, "evil VM connects");
-	CHECK(fakevm_connect(&dup, sockdir, "good") < 0, "second connection as 'good' refused");
+	CHECK(fakevm_connect(&evil, vmbufd.sockdir, "evil") == 0, "evil VM connects");
+	CHECK(fakevm_connect(&dup, vmbufd.sockdir, "good") < 0, "second connection as 'good' refused");
 
 	bad_layouts(&evil, &good);
 	bad_chains(&evil, &good);
@@ -352,13 +315,12 @@ int main(int argc, char **argv)
 	check_good(&good, "evil disconnected");
 	fakevm_close(&good);
 
-	kill(daemon_pid, SIGTERM);
-	waitpid(daemon_pid, &status, 0);
+	status = fakevm_daemon_stop(&vmbufd);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "vmbufd exits 0 on SIGTERM (no sanitizer report)");
 	{
 		/* Hundreds of breaks, resets and HELLOs: the guest must not flood the log. */
-		FILE *f = fopen(logpath, "r");
+		FILE *f = fopen(vmbufd.log, "r");
 		char line[512];
 		int evil_lines = 0, limited = 0;
 

@@ -45,6 +45,17 @@ static const struct core_vm_ops ops = {
 	.locate = locate,
 };
 
+static unsigned int resumed;
+
+static void resume(void *opaque)
+{
+	(void)opaque;
+	resumed++;
+}
+
+/* A transport that hands in waiting requests again, for VM z. */
+static const struct core_vm_ops resume_ops = { .resume = resume };
+
 static int32_t free_buf(uint64_t id)
 {
 	struct virtio_vmbuf_free f = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_FREE),
@@ -65,9 +76,9 @@ int main(void)
 	uint64_t id, off, id2, off2;
 	char err[256];
 	FILE *f;
-	const char *text = "[vm a]\nquota = 4M\nmax-buffers = 3\n[vm b]\n"
+	const char *text = "[vm a]\nquota = 4M\nmax-buffers = 3\n[vm b]\n[vm z]\n"
 			   "[pool p]\nsize = 8M\nmembers = a b\n[pool q]\nsize = 2M\nmembers = b\n"
-			   "reclaim = yes\n";
+			   "reclaim = yes\n[pool z]\nsize = 64M\nmembers = z\n";
 
 	log_init("test_core", LOG_ERR);
 	config_init(&cfg);
@@ -96,14 +107,18 @@ int main(void)
 	memset(p->map + off, 0xab, 4096);
 	CHECK(free_buf(id) == 0, "FREE");
 	CHECK(free_buf(id) == -ENOENT, "double FREE: ENOENT");
+	CHECK(p->map[off] == 0xab && pool_used(p) == 0 && p->dirty_bytes == 4096,
+	      "a freed range waits for zeroing, out of the allocator");
+	CHECK(!core_clean(c, POOL_CLEAN_STEP) && p->map[off] == 0 && p->dirty_bytes == 0,
+	      "zeroed by the next clean step");
 	CHECK(alloc(1, 4096, &id, &off2) == 0 && off2 == off && p->map[off] == 0 &&
 	      p->map[off + 4095] == 0, "reused range reads as zero");
 	CHECK(alloc(1, 5 << 20, &id2, &off) == -EDQUOT, "over quota: EDQUOT");
 	CHECK(alloc(1, 4096, &id2, &off) == 0 && alloc(1, 4096, &id2, &off) == 0 &&
 	      alloc(1, 4096, &id2, &off) == -ENOSPC, "max-buffers: ENOSPC");
-	CHECK(p->alloc.used == 3 * 4096, "pool usage counts a's buffers");
+	CHECK(pool_used(p) == 3 * 4096, "pool usage counts a's buffers");
 	core_vm_disconnect(vm);
-	CHECK(p->alloc.used == 0 && p->nbuffers == 0, "disconnect releases everything");
+	CHECK(pool_used(p) == 0 && p->nbuffers == 0, "disconnect releases everything");
 	{
 		char *buf = NULL;
 		size_t len = 0;
@@ -126,6 +141,7 @@ int main(void)
 		memset(p->map + o, 7, sz);
 		fstat(p->memfd, &st0);
 		pool_release(p, o, sz);
+		pool_clean(p, UINT64_MAX);
 		fstat(p->memfd, &st1);
 		CHECK(st1.st_blocks == st0.st_blocks && p->map[o] == 0 && p->map[o + sz - 1] == 0,
 		      "default: freed range zeroed, pages stay resident");
@@ -133,9 +149,40 @@ int main(void)
 		memset(q->map + o, 7, sz);
 		fstat(q->memfd, &st0);
 		pool_release(q, o, sz);
+		pool_clean(q, UINT64_MAX);
 		fstat(q->memfd, &st1);
 		CHECK(st1.st_blocks + (1 << 20) / 512 <= st0.st_blocks && q->map[o] == 0,
 		      "reclaim: freed range punched out (reads zero, pages returned)");
+	}
+	/* An ALLOC that only memory still being zeroed could satisfy waits for it. */
+	{
+		struct pool *z = core_pool_by_name(c, "z");
+		uint64_t big = (62u << 20), zid, zoff;
+		unsigned int steps = 0;
+
+		vm = core_vm_by_name(c, "z");
+		core_vm_connect(vm, &resume_ops, NULL);
+		req(&h, sizeof(h));
+		CHECK(alloc(3, big, &zid, &zoff) == 0 && free_buf(zid) == 0 &&
+		      !core_clean(c, POOL_CLEAN_STEP),
+		      "62 MiB never touched (holes in the memfd) are clean after one step");
+		CHECK(alloc(3, big, &zid, &zoff) == 0, "z: ALLOC 62 MiB of 64");
+		memset(z->map + zoff, 0x5a, big);
+		CHECK(free_buf(zid) == 0 && z->dirty_bytes == big, "FREE is queued for zeroing");
+		CHECK(core_vm_request(vm, &(struct virtio_vmbuf_alloc){
+				.hdr.type = htole32(VIRTIO_VMBUF_REQ_ALLOC), .pool_id = htole32(3),
+				.size = htole64(big) }, sizeof(struct virtio_vmbuf_alloc), resp,
+				sizeof(resp)) == 0 && resumed == 0,
+		      "ALLOC that needs dirty memory waits (length 0, nothing changed)");
+		while (core_clean(c, POOL_CLEAN_STEP))
+			steps++;
+		CHECK(steps >= 30 && resumed == 1,
+		      "62 MiB are zeroed in %u steps of at most 2 MiB, then the VM is resumed once",
+		      steps);
+		CHECK(alloc(3, big, &zid, &zoff) == 0 && z->map[zoff] == 0 &&
+		      z->map[zoff + big - 1] == 0 && z->map[zoff + big / 2] == 0,
+		      "handed in again, the ALLOC gets zeroed memory");
+		core_vm_disconnect(vm);
 	}
 	core_free(c);
 	return check_done();

@@ -109,7 +109,7 @@ int main(void)
 
 	fail_next = 1;
 	CHECK(req("a", &al, sizeof(al)) == -ENOSPC && live_maps("a") == 1 &&
-	      core_pool_by_name(c, "p")->alloc.used == 8192,
+	      pool_used(core_pool_by_name(c, "p")) == 8192,
 	      "a map that fails fails ALLOC with its errno; nothing kept");
 
 	ex.buffer_id = htole64(buf);
@@ -130,14 +130,14 @@ int main(void)
 	rl.import_id = htole64(imp);
 	CHECK(req("b", &rl, sizeof(rl)) == 0 && !unmapped_twice,
 	      "RELEASE after REVOKE: no second unmap");
-	CHECK(core_pool_by_name(c, "p")->alloc.used == 8192, "the owner still holds the memory");
+	CHECK(pool_used(core_pool_by_name(c, "p")) == 8192, "the owner still holds the memory");
 
 	fr.buffer_id = htole64(buf);
 	CHECK(req("a", &fr, sizeof(fr)) == 0 && live_maps("a") == 0, "FREE unmaps the owner's mapping");
 
 	CHECK(req("a", &al, sizeof(al)) == 0 && live_maps("a") == 1, "allocate again");
 	core_vm_disconnect(core_vm_by_name(c, "a"));
-	CHECK(live_maps("a") == 0 && !unmapped_twice && core_pool_by_name(c, "p")->alloc.used == 0,
+	CHECK(live_maps("a") == 0 && !unmapped_twice && pool_used(core_pool_by_name(c, "p")) == 0,
 	      "disconnection unmaps everything, once");
 	core_free(c);
 	return check_done();

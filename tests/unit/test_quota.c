@@ -102,7 +102,7 @@ int main(void)
 	core_vm_disconnect(core_vm_by_name(c, "a"));
 	CHECK(used("a") == 2u << 20, "a disconnects: charged until b lets go");
 	CHECK(let_go("b", VIRTIO_VMBUF_REQ_RELEASE, imp2) == 0 && used("a") == 0 &&
-	      core_pool_by_name(c, "p")->alloc.used == 0, "b releases: charge and memory gone");
+	      pool_used(core_pool_by_name(c, "p")) == 0, "b releases: charge and memory gone");
 	core_free(c);
 	return check_done();
 }

@@ -105,7 +105,7 @@ static int32_t simple(const char *vm, uint32_t type, uint64_t id, const uint8_t 
 
 static uint64_t used(const char *pool)
 {
-	return core_pool_by_name(c, pool)->alloc.used;
+	return pool_used(core_pool_by_name(c, pool));
 }
 
 int main(void)

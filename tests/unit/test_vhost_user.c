@@ -480,7 +480,7 @@ int main(void)
 		guest_alloc(4, 8192);
 		CHECK(readable(call[0]) &&
 		      (int32_t)le32toh(((struct virtio_vmbuf_resp *)(ram + RESP))->status) == -EIO &&
-		      core_pool_by_name(core, "p")->alloc.used == 0,
+		      pool_used(core_pool_by_name(core, "p")) == 0,
 		      "a SHMEM_MAP the frontend refuses: ALLOC fails with EIO, nothing kept");
 		shutdown(backend_chan, SHUT_RDWR);	/* wakes the answerer */
 		pthread_join(answerer, NULL);

@@ -429,6 +429,7 @@ static uint64_t vub_locate(void *device, const struct pool *p)
 /* How the core reaches a VM with per-buffer mappings. */
 static const struct core_vm_ops vub_shm_core_ops = {
 	.event = device_core_event,
+	.resume = device_core_resume,
 	.locator_kind = VIRTIO_VMBUF_LOCATOR_SHM,
 	.locate = vub_locate,
 	.map = vub_map,

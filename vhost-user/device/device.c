@@ -182,6 +182,11 @@ static void device_control(struct device *d)
 			size_t len = vq_elem_read(&e, req, sizeof(req));
 
 			rlen = core_vm_request(d->vm, req, len, resp, sizeof(resp));
+			if (rlen == 0) {
+				/* It must wait (device_core_resume()): it and those behind it. */
+				vq_unpop(vq);
+				break;
+			}
 		}
 		if (e.in_len < rlen && e.in_len >= sizeof(*rr)) {
 			rr->status = htole32((uint32_t)-EMSGSIZE);
@@ -200,6 +205,13 @@ static void device_control(struct device *d)
 	}
 	if (budget == UINT32_MAX && r > 0)
 		d->ops->rekick(d->opaque, VIRTIO_VMBUF_VQ_CTL);
+}
+
+void device_core_resume(void *device)
+{
+	struct device *d = device;
+
+	d->ops->rekick(d->opaque, VIRTIO_VMBUF_VQ_CTL);
 }
 
 void device_kick(struct device *d, unsigned int vq)

@@ -69,6 +69,8 @@ struct device {
 
 /* For core_vm_connect(): the core's events go to the device's event queue. */
 void device_core_event(void *device, const struct virtio_vmbuf_event *ev);
+/* For core_vm_connect(): a request that waited is taken from the control queue again. */
+void device_core_resume(void *device);
 
 /* A device in state RESET for @vm. */
 void device_init(struct device *d, struct core_vm *vm, const struct device_ops *ops,

@@ -140,6 +140,11 @@ int vq_pop(struct vq *vr, struct vq_elem *elem)
 	return 1;
 }
 
+void vq_unpop(struct vq *vr)
+{
+	vr->last_avail--;
+}
+
 size_t vq_elem_read(const struct vq_elem *elem, void *buf, size_t cap)
 {
 	size_t done = 0;

@@ -74,6 +74,12 @@ void vq_reset(struct vq *vr);
  */
 int vq_pop(struct vq *vr, struct vq_elem *elem);
 
+/*
+ * Give back the chain the last vq_pop() took, unused: the next vq_pop()
+ * takes it again and reads the driver's bytes anew (nothing is kept).
+ */
+void vq_unpop(struct vq *vr);
+
 /* Copy up to @cap readable bytes of @elem into @buf; returns bytes copied. */
 size_t vq_elem_read(const struct vq_elem *elem, void *buf, size_t cap);
 
