@@ -138,6 +138,8 @@ void timeline_wake(struct export *e, uint64_t value, int32_t error);
 void timeline_end(struct export *e, int32_t error);
 /* Wait for @value: 0, -ENOSPC (the VM's limit) or -ENOMEM. */
 int timeline_add_waiter(struct export *e, struct core_vm *vm, uint64_t value);
+/* Drop one waiter of @vm at exactly @value: 0 or -ENOENT. */
+int timeline_remove_waiter(struct export *e, struct core_vm *vm, uint64_t value);
 /* @vm goes away: drop its waiters everywhere. */
 void timeline_vm_gone(struct core_vm *vm);
 
@@ -181,6 +183,8 @@ void share_vm_gone(struct core_vm *vm);
 /* signal.c */
 ssize_t signal_req_signal(struct core_vm *vm, const void *req, void *out);
 ssize_t signal_req_watch(struct core_vm *vm, const void *req, void *out);
+ssize_t signal_req_query(struct core_vm *vm, const void *req, void *out);
+ssize_t signal_req_unwatch(struct core_vm *vm, const void *req, void *out);
 
 /* core.c */
 ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out);

@@ -67,6 +67,16 @@ int core_new(struct core **out, const struct config *cfg)
 	return 0;
 }
 
+void core_shutdown(struct core *c)
+{
+	struct core_vm *vm;
+	unsigned int i = 0;
+
+	while ((vm = vm_next(c, &i)))
+		if (vm->connected && vm->ops && vm->ops->gone)
+			vm->ops->gone(vm->opaque);
+}
+
 void core_free(struct core *c)
 {
 	if (!c)
@@ -155,7 +165,7 @@ ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
 		return -EPROTONOSUPPORT;
 	if (vm->cfg->fence_timeout_ms && vm->cfg->fence_timeout_ms < timeout)
 		timeout = vm->cfg->fence_timeout_ms;
-	r->features = htole64(VIRTIO_VMBUF_F_NONE);
+	r->features = htole64(VIRTIO_VMBUF_F_QUERY);
 	r->quota_bytes = htole64(vm->cfg->quota);
 	r->fence_timeout_ms = htole32(timeout);
 	r->locator_kind = htole32(ops ? ops->locator_kind : VIRTIO_VMBUF_LOCATOR_NONE);

@@ -60,9 +60,21 @@ struct core_vm_ops {
 	 * inside a request.
 	 */
 	void (*resume)(void *opaque);
+	/*
+	 * The daemon stops (core_shutdown()): tell the VM now, so that what it
+	 * waits for ends at once. NULL: nothing to tell (host clients see their
+	 * socket close).
+	 */
+	void (*gone)(void *opaque);
 };
 
 int core_new(struct core **out, const struct config *cfg);
+/*
+ * Tell every connected VM that the daemon stops (core_vm_ops.gone), before
+ * the transports close. Nothing is released or zeroed: guests may still
+ * map their buffers.
+ */
+void core_shutdown(struct core *c);
 void core_free(struct core *c);
 
 unsigned int core_vm_count(const struct core *c);

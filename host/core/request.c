@@ -36,6 +36,9 @@ static const struct request_type requests[] = {
 	[VIRTIO_VMBUF_REQ_SIGNAL] = { "SIGNAL", sizeof(struct virtio_vmbuf_signal),
 				      signal_req_signal },
 	[VIRTIO_VMBUF_REQ_WATCH] = { "WATCH", sizeof(struct virtio_vmbuf_watch), signal_req_watch },
+	[VIRTIO_VMBUF_REQ_QUERY] = { "QUERY", sizeof(struct virtio_vmbuf_query), signal_req_query },
+	[VIRTIO_VMBUF_REQ_UNWATCH] = { "UNWATCH", sizeof(struct virtio_vmbuf_watch),
+				       signal_req_unwatch },
 };
 
 static const char *const events[] = {

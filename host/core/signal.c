@@ -3,8 +3,9 @@
  * (the owner, or any allowed importer when the export has
  * VIRTIO_VMBUF_EXPORT_SIGNAL) and may carry the producer's error; WATCH
  * asks for one TIMELINE_REACHED event when the value reaches a point, or
- * answers "reached" at once. Who may use a timeline is who may import its
- * export (export_may_use()).
+ * answers "reached" at once; QUERY tells the value now, for a driver that
+ * lost events; UNWATCH takes back one WATCH the driver gave up on. Who may
+ * use a timeline is who may import its export (export_may_use()).
  */
 #include <endian.h>
 #include <errno.h>
@@ -63,4 +64,31 @@ ssize_t signal_req_watch(struct core_vm *vm, const void *req, void *out)
 	}
 	err = timeline_add_waiter(e, vm, value);
 	return err < 0 ? err : (ssize_t)sizeof(*r);
+}
+
+ssize_t signal_req_query(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_query *q = req;
+	struct virtio_vmbuf_timeline_resp *r = out;
+	struct export *e = export_by_handle(vm->core, q->handle);
+	int err = export_may_use(vm, e);
+
+	if (err < 0)
+		return err;
+	r->value = htole64(e->tl_value);
+	r->error = htole32((uint32_t)e->tl_error);
+	return sizeof(*r);
+}
+
+ssize_t signal_req_unwatch(struct core_vm *vm, const void *req, void *out)
+{
+	const struct virtio_vmbuf_watch *wq = req;
+	struct export *e = export_by_handle(vm->core, wq->handle);
+	int err = export_may_use(vm, e);
+
+	(void)out;
+	if (err < 0)
+		return err;
+	err = timeline_remove_waiter(e, vm, le64toh(wq->value));
+	return err < 0 ? err : (ssize_t)sizeof(struct virtio_vmbuf_resp);
 }

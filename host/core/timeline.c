@@ -73,6 +73,21 @@ int timeline_add_waiter(struct export *e, struct core_vm *vm, uint64_t value)
 	return 0;
 }
 
+int timeline_remove_waiter(struct export *e, struct core_vm *vm, uint64_t value)
+{
+	struct waiter *w;
+
+	list_for_each(w, &e->waiters, link) {
+		if (w->vm != vm || w->value != value)
+			continue;
+		list_del(&w->link);
+		free(w);
+		vm->nwaiters--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void timeline_vm_gone(struct core_vm *vm)
 {
 	struct export *e;

@@ -258,6 +258,8 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = 0;
+	/* Guests first: their pending requests and fences end now, with ENODEV. */
+	core_shutdown(d.core);
 out:
 	daemon_teardown(&d);
 	core_free(d.core);

@@ -27,6 +27,8 @@
 #define E_USED (E_AVAIL + 1024)
 #define BUF_REQ (64 * 1024)
 #define BUF_RESP (BUF_REQ + 4096)
+/* fakevm_events(): event buffer i. */
+#define EVT_BUF(i) (256 * 1024 + (i) * sizeof(struct virtio_vmbuf_event))
 /* fakevm_call_many(): slot i's request and response. */
 #define BATCH_REQ(i) (128 * 1024 + (i) * 2 * VIRTIO_VMBUF_MSG_MAX)
 #define BATCH_RESP(i) (BATCH_REQ(i) + VIRTIO_VMBUF_MSG_MAX)
@@ -224,6 +226,10 @@ int fakevm_setup(struct fakevm *vm)
 	vm->avail = (void *)(vm->map + Q_AVAIL);
 	vm->used = (void *)(vm->map + Q_USED);
 	vm->avail_idx = vm->last_used = 0;
+	vm->edesc = (void *)(vm->map + E_DESC);
+	vm->eavail = (void *)(vm->map + E_AVAIL);
+	vm->eused = (void *)(vm->map + E_USED);
+	vm->eavail_idx = vm->elast_used = 0;
 	return fakevm_set_status(vm, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 				 VIRTIO_CONFIG_S_DRIVER_OK, NULL) == VIRTIO_VMBUF_STATE_LIVE ? 0 : -1;
 }
@@ -289,6 +295,41 @@ int fakevm_call_many(struct fakevm *vm, const void *const *reqs, const size_t *l
 		}
 		if (got < n)
 			fakevm_wait_irq(vm, VMBUF_IVSHMEM_VEC_CTL, 10);
+	}
+	return (int)got;
+}
+
+int fakevm_events(struct fakevm *vm, struct virtio_vmbuf_event *out, unsigned int max, int ms)
+{
+	unsigned int got = 0;
+
+	/* Post what the device has given back (all 64 the first time). */
+	while ((uint16_t)(vm->eavail_idx - vm->elast_used) < 64) {
+		uint16_t i = vm->eavail_idx % 64;
+
+		vm->edesc[i] = (struct vring_desc){ htole64(EVT_BUF(i)),
+						    htole32(sizeof(struct virtio_vmbuf_event)),
+						    htole16(VRING_DESC_F_WRITE), 0 };
+		vm->eavail->ring[i] = htole16(i);
+		vm->eavail_idx++;
+	}
+	__atomic_store_n(&vm->eavail->idx, htole16(vm->eavail_idx), __ATOMIC_RELEASE);
+	fakevm_ring(vm, VMBUF_IVSHMEM_VEC_EVENT);
+	for (int waited = 0; waited <= ms;) {
+		while (got < max &&
+		       le16toh(__atomic_load_n(&vm->eused->idx, __ATOMIC_ACQUIRE)) != vm->elast_used) {
+			struct vring_used_elem *e = &vm->eused->ring[vm->elast_used % 64];
+
+			memcpy(&out[got++], vm->map + EVT_BUF(le32toh(e->id) % 64), sizeof(*out));
+			vm->elast_used++;
+		}
+		if (got == max)
+			break;
+		if (!fakevm_wait_irq(vm, VMBUF_IVSHMEM_VEC_EVENT, 10)) {
+			if (got)
+				break;	/* quiet for 10 ms after some came */
+			waited += 10;
+		}
 	}
 	return (int)got;
 }

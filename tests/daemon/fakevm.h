@@ -27,6 +27,11 @@ struct fakevm {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	uint16_t avail_idx, last_used;
+	/* The event queue (64 entries; fakevm_events() posts its buffers). */
+	struct vring_desc *edesc;
+	struct vring_avail *eavail;
+	struct vring_used *eused;
+	uint16_t eavail_idx, elast_used;
 };
 
 /* A real vmbufd started for a test: its socket directory and log. */
@@ -86,6 +91,14 @@ int fakevm_call(struct fakevm *vm, const void *req, size_t len, void *resp, size
  */
 int fakevm_call_many(struct fakevm *vm, const void *const *reqs, const size_t *lens,
 		     unsigned int n, uint8_t (*resp)[VIRTIO_VMBUF_MSG_MAX], int ms);
+
+/*
+ * Post every event buffer the event queue holds (64), wait up to @ms for the
+ * device to fill them and copy at most @max filled ones to @out. Returns how
+ * many it copied. The event queue starts with no buffer posted: events wait
+ * in the device until this is called.
+ */
+int fakevm_events(struct fakevm *vm, struct virtio_vmbuf_event *out, unsigned int max, int ms);
 
 /* HELLO, then the response status. */
 int32_t fakevm_hello(struct fakevm *vm, struct virtio_vmbuf_hello_resp *out);

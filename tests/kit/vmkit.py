@@ -153,7 +153,7 @@ class VhostUser:
                 "-M", "q35,memory-backend=ram", "-m", str(MEMORY_MB),
                 "-chardev", "socket,id=vu,path=%s/%s/vhost-user.sock" % (kit.sockdir, vm),
                 "-device", "vhost-user-test-device-pci,chardev=vu,virtio-id=37,num_vqs=2,"
-                "config_size=8"]
+                "config_size=16"]
 
 
 TRANSPORTS = {t.name: t for t in (Ivshmem(), VhostUser())}

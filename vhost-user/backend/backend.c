@@ -183,11 +183,25 @@ static void vub_notify(void *opaque, unsigned int vq)
 		log_warn("vm '%s': call eventfd of queue %u: %s", b->dev.name, vq, strerror(errno));
 }
 
+static int vub_backend_send(struct vub *b, uint32_t request, const void *body, uint32_t size,
+			    int fd, bool wait);
+
 static void vub_state(void *opaque, uint32_t state, int32_t error)
 {
 	struct vub *b = opaque;
 	uint64_t one = 1;
+	int r;
 
+	/*
+	 * GONE is in the configuration space (GET_CONFIG): tell the frontend to
+	 * raise the guest's configuration interrupt; nobody waits for it.
+	 */
+	if (state == VIRTIO_VMBUF_STATE_GONE) {
+		r = vub_backend_send(b, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, NULL, 0, -1, false);
+		if (r < 0)
+			log_debug("vm '%s': configuration change: %s", b->dev.name, strerror(-r));
+		return;
+	}
 	/* virtio has no BROKEN: tell the frontend through the queues' error eventfds. */
 	if (state != VIRTIO_VMBUF_STATE_BROKEN)
 		return;
@@ -339,18 +353,17 @@ static bool vub_has(const struct vub *b, unsigned int protocol_feature)
 }
 
 /*
- * Send one SHMEM request on the backend channel, with @fd when it maps one;
- * with @wait, and when the frontend is not itself waiting for us, wait for
- * its acknowledgement too. 0 or a negative errno.
+ * Send one request of @size bytes on the backend channel, with @fd when it
+ * maps one; with @wait, and when the frontend is not itself waiting for us,
+ * wait for its acknowledgement too. 0 or a negative errno.
  */
-static int vub_backend_send(struct vub *b, uint32_t request, const struct vhost_user_shmem_map *m,
+static int vub_backend_send(struct vub *b, uint32_t request, const void *body, uint32_t size,
 			    int fd, bool wait)
 {
 	bool ack = wait && !b->stopping && vub_has(b, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	struct vhost_user_hdr h = { request,
-				    VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY : 0),
-				    sizeof(*m) };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)m, sizeof(*m) } };
+				    VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY : 0), size };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)body, size } };
 	struct {
 		struct vhost_user_hdr h;
 		uint64_t status;
@@ -360,10 +373,10 @@ static int vub_backend_send(struct vub *b, uint32_t request, const struct vhost_
 
 	if (b->backend_fd < 0)
 		return -ENOTCONN;
-	n = sock_send_fd(b->backend_fd, iov, 2, fd);
+	n = sock_send_fd(b->backend_fd, iov, size ? 2 : 1, fd);
 	if (n < 0)
 		return (int)n;
-	if ((size_t)n != sizeof(h) + sizeof(*m))
+	if ((size_t)n != sizeof(h) + size)
 		return -EIO;
 	while (ack && got < sizeof(reply)) {
 		int r = vub_wait_backend(b);
@@ -396,7 +409,7 @@ static int vub_map(void *device, const struct pool *p, uint64_t off, uint64_t si
 		r = alloc_get(&b->shm_alloc, size, 4096, &m.shm_offset);
 	if (r < 0)
 		return -ENOSPC;	/* the VM's region is full */
-	r = vub_backend_send(b, VHOST_USER_BACKEND_SHMEM_MAP, &m, p->memfd, true);
+	r = vub_backend_send(b, VHOST_USER_BACKEND_SHMEM_MAP, &m, sizeof(m), p->memfd, true);
 	if (r < 0) {
 		log_warn("vm '%s': SHMEM_MAP of %llu bytes of pool '%s': %s", b->dev.name,
 			 (unsigned long long)size, p->name, strerror(-r));
@@ -411,7 +424,7 @@ static void vub_unmap(void *device, uint64_t addr, uint64_t size)
 {
 	struct vub *b = container_of(device, struct vub, dev);
 	struct vhost_user_shmem_map m = { .shmid = 0, .shm_offset = addr, .len = size };
-	int r = vub_backend_send(b, VHOST_USER_BACKEND_SHMEM_UNMAP, &m, -1, true);
+	int r = vub_backend_send(b, VHOST_USER_BACKEND_SHMEM_UNMAP, &m, sizeof(m), -1, true);
 
 	if (r < 0 && r != -ENOTCONN)
 		log_warn("vm '%s': SHMEM_UNMAP at %llu: %s", b->dev.name,
@@ -430,6 +443,7 @@ static uint64_t vub_locate(void *device, const struct pool *p)
 static const struct core_vm_ops vub_shm_core_ops = {
 	.event = device_core_event,
 	.resume = device_core_resume,
+	.gone = device_core_gone,
 	.locator_kind = VIRTIO_VMBUF_LOCATOR_SHM,
 	.locate = vub_locate,
 	.map = vub_map,
@@ -748,6 +762,7 @@ static int vub_get_config(struct vub *b, const void *p)
 	struct virtio_vmbuf_config cfg = {
 		.magic = htole32(VIRTIO_VMBUF_CONFIG_MAGIC),
 		.version = htole32(VIRTIO_VMBUF_VERSION),
+		.state = htole32(b->dev.state),
 	};
 	struct vhost_user_config *reply = (void *)b->out.bytes;
 

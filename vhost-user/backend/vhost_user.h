@@ -40,6 +40,7 @@ enum vhost_user_request {
 
 /* Requests of the backend channel (backend to frontend). */
 enum vhost_user_backend_request {
+	VHOST_USER_BACKEND_CONFIG_CHANGE_MSG = 2,	/* payload none: re-read the config */
 	VHOST_USER_BACKEND_SHMEM_MAP = 9,
 	VHOST_USER_BACKEND_SHMEM_UNMAP = 10,
 };

@@ -65,6 +65,8 @@ void device_break(struct device *d, const char *what, int err)
 
 void device_reset(struct device *d)
 {
+	if (d->state == VIRTIO_VMBUF_STATE_GONE)
+		return;	/* going away: nothing is answered any more */
 	if (d->state != VIRTIO_VMBUF_STATE_RESET) {
 		device_clear(d);
 		if (core_vm_may_log(d->vm))
@@ -76,6 +78,10 @@ void device_reset(struct device *d)
 void device_set_status(struct device *d, uint32_t status, const struct vq_mem *mem,
 		       const struct device_queue *q)
 {
+	if (d->state == VIRTIO_VMBUF_STATE_GONE) {
+		device_show(d, d->state, d->error);
+		return;
+	}
 	if (status == 0) {
 		device_reset(d);
 		return;
@@ -133,20 +139,68 @@ static void device_flush_events(struct device *d)
 		d->ops->notify(d->opaque, VIRTIO_VMBUF_VQ_EVENT);
 }
 
+static bool device_is_timeline(const struct virtio_vmbuf_event *ev)
+{
+	return le32toh(ev->type) == VIRTIO_VMBUF_EVT_TIMELINE_REACHED;
+}
+
+/* Pending event @i, 0 the oldest. */
+static struct virtio_vmbuf_event *device_pending(struct device *d, unsigned int i)
+{
+	return &d->pending[(d->pend_head + i) % DEVICE_PENDING_MAX];
+}
+
+/* Drop pending event @i, keeping the others in order. */
+static void device_pending_drop(struct device *d, unsigned int i)
+{
+	for (; i > 0; i--)
+		*device_pending(d, i) = *device_pending(d, i - 1);
+	d->pend_head = (d->pend_head + 1) % DEVICE_PENDING_MAX;
+	d->pend_count--;
+}
+
+/*
+ * A timeline's news waiting already: the newer value replaces it in place
+ * (values only grow). The first error among them stays: a waiter woken by
+ * the merged event must not miss the producer's error.
+ */
+static bool device_coalesce(struct device *d, const struct virtio_vmbuf_event *ev)
+{
+	for (unsigned int i = 0; i < d->pend_count; i++) {
+		struct virtio_vmbuf_event *p = device_pending(d, i);
+
+		if (!device_is_timeline(p) || memcmp(p->handle, ev->handle, sizeof(p->handle)))
+			continue;
+		p->value = ev->value;
+		if (!p->error)
+			p->error = ev->error;
+		return true;
+	}
+	return false;
+}
+
 void device_event(struct device *d, const struct virtio_vmbuf_event *ev)
 {
-	unsigned int tail;
+	unsigned int victim = 0;
 
+	if (device_is_timeline(ev) && device_coalesce(d, ev)) {
+		device_flush_events(d);
+		return;
+	}
 	if (d->pend_count == DEVICE_PENDING_MAX) {
-		/* Drop the oldest: the newest says most about the present. */
-		d->pend_head = (d->pend_head + 1) % DEVICE_PENDING_MAX;
-		d->pend_count--;
+		/*
+		 * Drop the oldest event that is not a timeline's: fences wait on
+		 * those. Only a queue full of distinct timelines loses one; the
+		 * driver then asks for the state of what it waits on (QUERY).
+		 */
+		while (victim < d->pend_count && device_is_timeline(device_pending(d, victim)))
+			victim++;
+		device_pending_drop(d, victim < d->pend_count ? victim : 0);
 		if (!d->lost && core_vm_may_log(d->vm))
 			log_warn("vm '%s': event queue full, dropping events", d->name);
 		d->lost = true;
 	}
-	tail = (d->pend_head + d->pend_count) % DEVICE_PENDING_MAX;
-	d->pending[tail] = *ev;
+	*device_pending(d, d->pend_count) = *ev;
 	d->pend_count++;
 	device_flush_events(d);
 	/* Called from inside the core: break from the loop, not now. */
@@ -205,6 +259,21 @@ static void device_control(struct device *d)
 	}
 	if (budget == UINT32_MAX && r > 0)
 		d->ops->rekick(d->opaque, VIRTIO_VMBUF_VQ_CTL);
+}
+
+void device_gone(struct device *d)
+{
+	if (d->state == VIRTIO_VMBUF_STATE_GONE)
+		return;
+	for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++)
+		vq_reset(&d->vq[i]);
+	d->pend_head = d->pend_count = 0;
+	device_show(d, VIRTIO_VMBUF_STATE_GONE, -ENODEV);
+}
+
+void device_core_gone(void *device)
+{
+	device_gone(device);
 }
 
 void device_core_resume(void *device)

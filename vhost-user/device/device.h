@@ -71,6 +71,8 @@ struct device {
 void device_core_event(void *device, const struct virtio_vmbuf_event *ev);
 /* For core_vm_connect(): a request that waited is taken from the control queue again. */
 void device_core_resume(void *device);
+/* For core_vm_connect(): the daemon stops (core_shutdown()): device_gone(). */
+void device_core_gone(void *device);
 
 /* A device in state RESET for @vm. */
 void device_init(struct device *d, struct core_vm *vm, const struct device_ops *ops,
@@ -92,13 +94,22 @@ void device_reset(struct device *d);
 /* A protocol violation: release the VM's state and stay BROKEN until a reset. */
 void device_break(struct device *d, const char *what, int err);
 
+/*
+ * The daemon is going away: show GONE (error -ENODEV) to the driver and
+ * answer nothing more; the VM's state stays as it is (memory the guest
+ * still maps is not touched).
+ */
+void device_gone(struct device *d);
+
 /* The driver notified queue @vq (or device_ops.rekick asked for it). */
 void device_kick(struct device *d, unsigned int vq);
 
 /*
  * Queue one event for the driver. It goes into the next buffer the driver
  * posted on the event queue; while there is none, up to DEVICE_PENDING_MAX
- * wait in the device, beyond that the oldest are dropped and the next
+ * wait in the device. A TIMELINE_REACHED for an export whose news waits
+ * already is merged into it. Beyond DEVICE_PENDING_MAX the oldest other
+ * event is dropped (a timeline's only when all are timelines') and the next
  * delivered event carries VIRTIO_VMBUF_EVT_F_LOST.
  */
 void device_event(struct device *d, const struct virtio_vmbuf_event *ev);

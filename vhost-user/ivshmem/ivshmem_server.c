@@ -83,6 +83,7 @@ static uint64_t ivvm_locate(void *device, const struct pool *p)
 const struct core_vm_ops ivshmem_pool_core_ops = {
 	.event = device_core_event,
 	.resume = device_core_resume,
+	.gone = device_core_gone,
 	.locator_kind = VIRTIO_VMBUF_LOCATOR_IVPOSITION,
 	.locate = ivvm_locate,
 };

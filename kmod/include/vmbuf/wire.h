@@ -38,7 +38,7 @@
 _Static_assert(sizeof(struct vmbuf_ivshmem_region) == 96, "region header");
 _Static_assert(sizeof(struct vmbuf_ivshmem_queue_cfg) == 32, "queue cfg");
 _Static_assert(sizeof(struct vmbuf_ivshmem_ctl_cfg) == 88, "ctl cfg");
-_Static_assert(sizeof(struct virtio_vmbuf_config) == 8, "config");
+_Static_assert(sizeof(struct virtio_vmbuf_config) == 16, "config");
 _Static_assert(sizeof(struct virtio_vmbuf_hdr) == 16, "hdr");
 _Static_assert(sizeof(struct virtio_vmbuf_resp) == 16, "resp");
 _Static_assert(sizeof(struct virtio_vmbuf_hello) == 32, "hello");
@@ -60,6 +60,7 @@ _Static_assert(sizeof(struct virtio_vmbuf_revoke) == 32, "revoke");
 _Static_assert(sizeof(struct virtio_vmbuf_event) == 128, "event");
 _Static_assert(sizeof(struct virtio_vmbuf_signal) == 48, "signal");
 _Static_assert(sizeof(struct virtio_vmbuf_watch) == 40, "watch");
+_Static_assert(sizeof(struct virtio_vmbuf_query) == 32, "query");
 _Static_assert(sizeof(struct virtio_vmbuf_timeline_resp) == 32, "timeline resp");
 _Static_assert(__builtin_offsetof(struct vmbuf_ivshmem_region, name) == 32, "name");
 _Static_assert(__builtin_offsetof(struct vmbuf_ivshmem_ctl_cfg, device_state) == 72, "state");

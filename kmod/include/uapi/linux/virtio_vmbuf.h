@@ -42,10 +42,15 @@
  * struct virtio_vmbuf_config - the device's configuration space (read-only)
  * @magic: VIRTIO_VMBUF_CONFIG_MAGIC
  * @version: VIRTIO_VMBUF_VERSION
+ * @state: VIRTIO_VMBUF_STATE_*; the device raises a configuration change
+ *	interrupt when it becomes VIRTIO_VMBUF_STATE_GONE
+ * @reserved: zero
  */
 struct virtio_vmbuf_config {
 	__le32 magic;
 	__le32 version;
+	__le32 state;
+	__le32 reserved;
 };
 
 /* Virtqueues. */
@@ -56,12 +61,15 @@ struct virtio_vmbuf_config {
 /*
  * Device states, as the device model sees them: RESET until the driver
  * sets DRIVER_OK with valid queues, LIVE, BROKEN after a protocol
- * violation until the driver resets the device. How a transport shows them
- * to the driver is its own (see linux/vmbuf_ivshmem.h).
+ * violation until the driver resets the device, GONE when the device is
+ * going away (the daemon stops): it answers nothing any more, and the
+ * driver fails what it waits for with -ENODEV at once. How a transport
+ * shows them to the driver is its own (see linux/vmbuf_ivshmem.h).
  */
 #define VIRTIO_VMBUF_STATE_RESET	0
 #define VIRTIO_VMBUF_STATE_LIVE		1
 #define VIRTIO_VMBUF_STATE_BROKEN	2
+#define VIRTIO_VMBUF_STATE_GONE		3
 
 /* Request types (struct virtio_vmbuf_hdr.type). */
 enum virtio_vmbuf_type {
@@ -75,6 +83,8 @@ enum virtio_vmbuf_type {
 	VIRTIO_VMBUF_REQ_TIMELINE_CREATE = 8,	/* reserved: standalone timelines */
 	VIRTIO_VMBUF_REQ_SIGNAL = 9,
 	VIRTIO_VMBUF_REQ_WATCH = 10,
+	VIRTIO_VMBUF_REQ_QUERY = 11,		/* with VIRTIO_VMBUF_F_QUERY */
+	VIRTIO_VMBUF_REQ_UNWATCH = 12,		/* with VIRTIO_VMBUF_F_QUERY */
 };
 
 /**
@@ -101,8 +111,13 @@ struct virtio_vmbuf_resp {
 	__le64 id;
 };
 
-/* HELLO: first request after DRIVER_OK. */
+/*
+ * HELLO: first request after DRIVER_OK. The driver sends the features it
+ * knows, the device answers those it has: both use what both have.
+ */
 #define VIRTIO_VMBUF_F_NONE		0
+/* QUERY and UNWATCH; TIMELINE_REACHED events coalesced per export (see Events). */
+#define VIRTIO_VMBUF_F_QUERY		(1ull << 0)
 
 struct virtio_vmbuf_hello {
 	struct virtio_vmbuf_hdr hdr;
@@ -306,7 +321,23 @@ struct virtio_vmbuf_watch {
 };
 
 /**
- * struct virtio_vmbuf_timeline_resp - answer to SIGNAL and WATCH
+ * struct virtio_vmbuf_query - QUERY: an export's timeline now, no waiting
+ * @hdr: type VIRTIO_VMBUF_REQ_QUERY
+ * @handle: the export
+ *
+ * Answered with struct virtio_vmbuf_timeline_resp (@reached 0). A driver
+ * that saw VIRTIO_VMBUF_EVT_F_LOST asks it for every point it waits on.
+ * UNWATCH (struct virtio_vmbuf_watch) drops one waiter of this VM at exactly
+ * @value, for a wait the driver gave up (timed out, cancelled); -ENOENT when
+ * there is none (the event is on its way).
+ */
+struct virtio_vmbuf_query {
+	struct virtio_vmbuf_hdr hdr;
+	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+};
+
+/**
+ * struct virtio_vmbuf_timeline_resp - answer to SIGNAL, WATCH and QUERY
  * @resp: status
  * @value: the timeline's value now
  * @error: the error signalled with @value

@@ -142,7 +142,10 @@ struct vmbuf_import {
 	struct vmbuf_meta meta;
 };
 
-/* VMBUF_IOC_REVOKE: withdraw an export of this VM; imports stay valid. */
+/*
+ * VMBUF_IOC_REVOKE: withdraw an export this file made (EPERM for another's,
+ * unless the file was opened with CAP_SYS_ADMIN); imports stay valid.
+ */
 struct vmbuf_revoke {
 	__u8 handle[VMBUF_HANDLE_SIZE];
 };
@@ -219,6 +222,12 @@ struct vmbuf_event {
  *	reached, with the producer's error if any; with -ETIMEDOUT when the
  *	fence timeout passes first; with -ENODEV when the exporting VM or this
  *	device goes away, -ECANCELED when the export is revoked or freed.
+ *	The wait lasts as long as somebody holds the fence; closing /dev/vmbuf
+ *	does not end it.
+ *
+ * Errors: EPERM (this file neither exported nor imported @handle, and was
+ * not opened with CAP_SYS_ADMIN), ENOSPC (the user's pending fences reached
+ * the module's max_fences_per_user, or the VM's max-waiters), ENOENT, EACCES.
  */
 struct vmbuf_fence {
 	__u8 handle[VMBUF_HANDLE_SIZE];
