@@ -7,6 +7,7 @@
 #include <linux/dma-heap.h>
 #include <linux/sync_file.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +60,37 @@ int vg_sync(int buf_fd, int start, int write)
 	return ioctl(buf_fd, DMA_BUF_IOCTL_SYNC, &s) < 0 ? -errno : 0;
 }
 
-int vg_ioctl(unsigned long cmd, void *arg)
-{
-	int fd = open("/dev/vmbuf", O_RDWR | O_CLOEXEC);
-	int r = 0;
+/*
+ * The process's one open /dev/vmbuf, opened at first use and kept: the
+ * module gives each open file its own view (the handles it made or
+ * imported) and ends a file's fences when it is closed.
+ */
+static int vg_dev_fd = -1;
 
+int vg_dev(void)
+{
+	int fd = __atomic_load_n(&vg_dev_fd, __ATOMIC_ACQUIRE), expected = -1;
+
+	if (fd >= 0)
+		return fd;
+	fd = open("/dev/vmbuf", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, cmd, arg) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	if (!__atomic_compare_exchange_n(&vg_dev_fd, &expected, fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(fd);	/* another thread was first */
+		fd = expected;
+	}
+	return fd;
+}
+
+int vg_ioctl(unsigned long cmd, void *arg)
+{
+	int fd = vg_dev();
+
+	if (fd < 0)
+		return fd;
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
 }
 
 int vg_info(struct vmbuf_info *info)
@@ -79,9 +100,16 @@ int vg_info(struct vmbuf_info *info)
 
 int vg_events_open(int flags)
 {
-	int fd = open("/dev/vmbuf", O_RDONLY | O_CLOEXEC | flags);
+	int dev = vg_dev(), fd;
 
-	return fd < 0 ? -errno : fd;
+	if (dev < 0)
+		return dev;
+	fd = fcntl(dev, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (flags & O_NONBLOCK)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
 }
 
 

@@ -28,10 +28,21 @@ int vg_sync(int buf_fd, int start, int write);
 /* VMBUF_IOC_INFO. */
 int vg_info(struct vmbuf_info *info);
 
-/* Run one /dev/vmbuf ioctl (EXPORT, IMPORT, REVOKE, QUERY). Returns 0 or -errno. */
+/*
+ * The process's /dev/vmbuf, opened once and kept (O_CLOEXEC): the module
+ * gives each open file its own view of handles and events, and a file's
+ * fences end when it is closed. Returns the fd or -errno.
+ */
+int vg_dev(void);
+
+/* Run one ioctl on vg_dev() (EXPORT, IMPORT, REVOKE, QUERY, ...). Returns 0 or -errno. */
 int vg_ioctl(unsigned long cmd, void *arg);
 
-/* Open /dev/vmbuf for reading events (O_CLOEXEC, plus @flags such as O_NONBLOCK). */
+/*
+ * A descriptor of vg_dev()'s open file for reading events (O_CLOEXEC, plus
+ * @flags such as O_NONBLOCK, which the two then share): the process hears
+ * about the handles it made or imported through vg_ioctl().
+ */
 int vg_events_open(int flags);
 
 

@@ -6,8 +6,8 @@
  *   vmbuf_buffer.c   a range of a pool as a dma-buf (the exporter)
  *   vmbuf_heap.c     /dev/dma_heap/vmbuf-<pool>
  *   vmbuf_pool.c     pool memory a transport found, matched to HELLO by locator
- *   vmbuf_fence.c    cross-VM dma_fences
- *   vmbuf_events.c   event records for open /dev/vmbuf files
+ *   vmbuf_fence.c    cross-VM dma_fences, per open file
+ *   vmbuf_file.c     an open /dev/vmbuf: the handles and events it may see
  *   vmbuf_cdev.c     /dev/vmbuf: file operations and ioctls
  *   vmbuf_dev.c      what transports call: a device comes (HELLO) or goes, events
  *   vmbuf_ivshmem.c  transport T1: the ivshmem PCI driver, its rings, pool BARs
@@ -38,12 +38,14 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/virtio_vmbuf.h>
+#include <linux/wait.h>
 
 #include <linux/vmbuf.h>
 
 struct seq_file;
 struct vmbuf_dev;
 struct vmbuf_pool;
+struct vmbuf_user;
 
 /**
  * struct vmbuf_transport_ops - what a transport does for the layers above it
@@ -72,6 +74,7 @@ struct vmbuf_dev {
 	const struct vmbuf_transport_ops *ops;
 
 	/* From HELLO. */
+	u64 features;			/* VIRTIO_VMBUF_F_* both sides have */
 	char vm_name[VIRTIO_VMBUF_NAME_MAX + 1];
 	u64 quota;
 	u32 fence_timeout_ms;
@@ -141,6 +144,8 @@ void vmbuf_call_exit(void);
  * -ECANCELED when it was killed after, -ETIMEDOUT after vmbuf_timeout_ms.
  */
 int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len);
+/* Does the device in use have VIRTIO_VMBUF_F_* @feature? */
+bool vmbuf_call_has(u64 feature);
 /*
  * Give back a range: FREE for our own buffers, RELEASE for imports. From a
  * dying process (or one killed before the request went out) it is queued
@@ -180,26 +185,56 @@ void vmbuf_pools_match(void);
 /* The pool matched to daemon pool @pool_id, or NULL. */
 struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id);
 
+/*
+ * One open /dev/vmbuf (vmbuf_file.c). Its handles and event ring are under
+ * vmbuf_file.c's lock.
+ */
+#define VMBUF_FILE_EVENTS	64	/* event records waiting to be read */
+#define VMBUF_FILE_HANDLES	4096	/* handles one file may name (ENOSPC beyond) */
+#define VMBUF_FILE_MADE		(1u << 0)	/* it exported the buffer */
+#define VMBUF_FILE_IMPORTED	(1u << 1)	/* it imported it */
+
+struct vmbuf_file {
+	struct list_head link;		/* vmbuf_files */
+	wait_queue_head_t wq;
+	bool all_handles;		/* opened with CAP_SYS_ADMIN: the VM's view */
+	struct vmbuf_user *user;	/* who opened it: its fences count there */
+	struct list_head handles;	/* struct vmbuf_file_handle */
+	unsigned int nhandles;
+	unsigned int head, count;
+	bool lost;
+	struct vmbuf_event ring[VMBUF_FILE_EVENTS];
+};
+
 /* vmbuf_fence.c */
 int vmbuf_fence_init(void);
 void vmbuf_fence_exit(void);
 /* TIMELINE_REACHED from the event interrupt: complete the fences it covers. */
 void vmbuf_fence_event(const struct virtio_vmbuf_event *ev);
+/* Events were lost (any context): ask the device for every point a fence waits on. */
+void vmbuf_fence_requery(void);
 /* Complete every pending fence with @error (device gone). */
 void vmbuf_fences_fail_all(int error);
-int vmbuf_fence_ioctl_fence(struct vmbuf_fence __user *uarg);
-int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg);
-int vmbuf_fence_ioctl_attach(struct vmbuf_attach __user *uarg);
+/* The caller's user (euid), for fence accounting: NULL without memory. */
+struct vmbuf_user *vmbuf_user_get(void);
+void vmbuf_user_put(struct vmbuf_user *u);
+int vmbuf_fence_ioctl_fence(struct vmbuf_file *file, struct vmbuf_fence __user *uarg);
+int vmbuf_fence_ioctl_signal(struct vmbuf_file *file, struct vmbuf_signal __user *uarg);
+int vmbuf_fence_ioctl_attach(struct vmbuf_file *file, struct vmbuf_attach __user *uarg);
 void vmbuf_fence_debugfs_show(struct seq_file *s);
 
-/* vmbuf_events.c: each open /dev/vmbuf has a ring of event records. */
-struct vmbuf_events;
-struct vmbuf_events *vmbuf_events_open(void);
-void vmbuf_events_close(struct vmbuf_events *f);
-/* Deliver a device event to every open file (any context). */
-void vmbuf_events_post(const struct virtio_vmbuf_event *ev);
-ssize_t vmbuf_events_read(struct vmbuf_events *f, char __user *ubuf, size_t len, bool block);
-__poll_t vmbuf_events_poll(struct vmbuf_events *f, struct file *file, poll_table *wait);
+/* vmbuf_file.c */
+struct vmbuf_file *vmbuf_file_open(void);
+void vmbuf_file_close(struct vmbuf_file *f);
+/* May @f name @handle (0 or VMBUF_FILE_MADE/IMPORTED: made or imported it that way)? */
+bool vmbuf_file_knows(struct vmbuf_file *f, const u8 *handle, unsigned int flags);
+/* @f made or imported @handle (@flags): 0, -ENOSPC or -ENOMEM. */
+int vmbuf_file_learn(struct vmbuf_file *f, const u8 *handle, unsigned int flags);
+void vmbuf_file_forget(struct vmbuf_file *f, const u8 *handle);
+/* Deliver a device event to every open file that may see it (any context). */
+void vmbuf_files_post(const struct virtio_vmbuf_event *ev);
+ssize_t vmbuf_file_read(struct vmbuf_file *f, char __user *ubuf, size_t len, bool block);
+__poll_t vmbuf_file_poll(struct vmbuf_file *f, struct file *file, poll_table *wait);
 
 /* vmbuf_cdev.c */
 int vmbuf_cdev_init(void);

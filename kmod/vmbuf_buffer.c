@@ -206,7 +206,7 @@ static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported,
 		dev_err(pool->dev, "daemon returned a bad range %llu+%llu\n", off, size);
 		return ERR_PTR(-EPROTO);
 	}
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 	buf->pool = pool;

@@ -45,6 +45,16 @@ int vmbuf_call(void *req, size_t req_len, void *resp, size_t resp_len)
 	return (s32)le32_to_cpu(((struct virtio_vmbuf_resp *)resp)->status);
 }
 
+bool vmbuf_call_has(u64 feature)
+{
+	bool ret;
+
+	down_read(&vmbuf_dev_sem);
+	ret = vmbuf_dev && (vmbuf_dev->features & feature);
+	up_read(&vmbuf_dev_sem);
+	return ret;
+}
+
 static int vmbuf_call_let_go_now(bool imported, u64 id)
 {
 	struct virtio_vmbuf_release rel = {

@@ -6,7 +6,14 @@
  * handle other VMs can import), IMPORT (handle or name -> a new dma-buf over
  * the same pool pages), REVOKE, QUERY (what is known of a vmbuf dma-buf).
  * DOORBELL (a pool's raw doorbells, where the transport has them).
- * read() and poll() deliver event records (vmbuf_events.c).
+ * read() and poll() deliver event records (vmbuf_file.c).
+ *
+ * The node is root's (0600): every user who may open it acts as the VM
+ * towards the daemon. A udev rule may give it to a group; each open file
+ * then has its own view (vmbuf_file.c): it names only the handles it made
+ * or imported (REVOKE only its own exports, FENCE and SIGNAL only those;
+ * EPERM otherwise) and hears only of those; fences count against the
+ * user's max_fences_per_user (vmbuf_fence.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,7 +31,7 @@
 
 static int vmbuf_cdev_open(struct inode *inode, struct file *file)
 {
-	file->private_data = vmbuf_events_open();
+	file->private_data = vmbuf_file_open();
 	if (!file->private_data)
 		return -ENOMEM;
 	return nonseekable_open(inode, file);
@@ -32,18 +39,18 @@ static int vmbuf_cdev_open(struct inode *inode, struct file *file)
 
 static int vmbuf_cdev_release(struct inode *inode, struct file *file)
 {
-	vmbuf_events_close(file->private_data);
+	vmbuf_file_close(file->private_data);
 	return 0;
 }
 
 static ssize_t vmbuf_cdev_read(struct file *file, char __user *ubuf, size_t len, loff_t *off)
 {
-	return vmbuf_events_read(file->private_data, ubuf, len, !(file->f_flags & O_NONBLOCK));
+	return vmbuf_file_read(file->private_data, ubuf, len, !(file->f_flags & O_NONBLOCK));
 }
 
 static __poll_t vmbuf_cdev_poll(struct file *file, poll_table *wait)
 {
-	return vmbuf_events_poll(file->private_data, file, wait);
+	return vmbuf_file_poll(file->private_data, file, wait);
 }
 
 static int vmbuf_cdev_info(void __user *uarg)
@@ -99,7 +106,7 @@ static bool vmbuf_zero(const void *p, size_t len)
 	return !memchr_inv(p, 0, len);
 }
 
-static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
+static int vmbuf_cdev_export(struct vmbuf_file *file, struct vmbuf_export __user *uarg)
 {
 	struct virtio_vmbuf_export_resp resp;
 	struct virtio_vmbuf_export *req;
@@ -150,6 +157,16 @@ static int vmbuf_cdev_export(struct vmbuf_export __user *uarg)
 	ret = vmbuf_call(req, sizeof(*req), &resp, sizeof(resp));
 	if (ret)
 		goto out_put;
+	ret = vmbuf_file_learn(file, resp.handle, VMBUF_FILE_MADE);
+	if (ret) {
+		struct virtio_vmbuf_revoke rv = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_REVOKE) };
+		struct virtio_vmbuf_resp rr;
+
+		/* This file could not name it: take the export back. */
+		memcpy(rv.handle, resp.handle, sizeof(rv.handle));
+		vmbuf_call(&rv, sizeof(rv), &rr, sizeof(rr));
+		goto out_put;
+	}
 
 	mutex_lock(&vmbuf_lock);
 	buf->exported = true;
@@ -167,7 +184,7 @@ out_free:
 	return ret;
 }
 
-static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
+static int vmbuf_cdev_import(struct vmbuf_file *file, struct vmbuf_import __user *uarg)
 {
 	struct virtio_vmbuf_import req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_IMPORT) };
 	struct virtio_vmbuf_import_resp *resp;
@@ -195,7 +212,8 @@ static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
 	if (ret)
 		goto out_free;
 
-	pool = vmbuf_pool_by_id(le32_to_cpu(resp->pool_id));
+	ret = vmbuf_file_learn(file, resp->handle, VMBUF_FILE_IMPORTED);
+	pool = ret ? NULL : vmbuf_pool_by_id(le32_to_cpu(resp->pool_id));
 	if (!pool) {
 		struct virtio_vmbuf_release rel = {
 			.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_RELEASE),
@@ -204,7 +222,7 @@ static int vmbuf_cdev_import(struct vmbuf_import __user *uarg)
 		struct virtio_vmbuf_resp rr;
 
 		vmbuf_call(&rel, sizeof(rel), &rr, sizeof(rr));
-		ret = -ENXIO;
+		ret = ret ? ret : -ENXIO;
 		goto out_free;
 	}
 	dmabuf = vmbuf_buffer_import(pool, le64_to_cpu(resp->import_id),
@@ -248,14 +266,21 @@ out_free:
 	return ret;
 }
 
-static int vmbuf_cdev_revoke(struct vmbuf_revoke __user *uarg)
+static int vmbuf_cdev_revoke(struct vmbuf_file *file, struct vmbuf_revoke __user *uarg)
 {
 	struct virtio_vmbuf_revoke req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_REVOKE) };
 	struct virtio_vmbuf_resp resp;
+	int ret;
 
 	if (copy_from_user(req.handle, uarg->handle, sizeof(req.handle)))
 		return -EFAULT;
-	return vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	/* The daemon checks the VM; inside it, only the file that exported it. */
+	if (!vmbuf_file_knows(file, req.handle, VMBUF_FILE_MADE))
+		return -EPERM;
+	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	if (!ret)
+		vmbuf_file_forget(file, req.handle);
+	return ret;
 }
 
 static int vmbuf_cdev_query(struct vmbuf_query __user *uarg)
@@ -324,25 +349,26 @@ static int vmbuf_cdev_doorbell(struct vmbuf_doorbell __user *uarg)
 
 static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct vmbuf_file *f = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
 	case VMBUF_IOC_INFO:
 		return vmbuf_cdev_info(uarg);
 	case VMBUF_IOC_EXPORT:
-		return vmbuf_cdev_export(uarg);
+		return vmbuf_cdev_export(f, uarg);
 	case VMBUF_IOC_IMPORT:
-		return vmbuf_cdev_import(uarg);
+		return vmbuf_cdev_import(f, uarg);
 	case VMBUF_IOC_REVOKE:
-		return vmbuf_cdev_revoke(uarg);
+		return vmbuf_cdev_revoke(f, uarg);
 	case VMBUF_IOC_QUERY:
 		return vmbuf_cdev_query(uarg);
 	case VMBUF_IOC_FENCE:
-		return vmbuf_fence_ioctl_fence(uarg);
+		return vmbuf_fence_ioctl_fence(f, uarg);
 	case VMBUF_IOC_SIGNAL:
-		return vmbuf_fence_ioctl_signal(uarg);
+		return vmbuf_fence_ioctl_signal(f, uarg);
 	case VMBUF_IOC_ATTACH:
-		return vmbuf_fence_ioctl_attach(uarg);
+		return vmbuf_fence_ioctl_attach(f, uarg);
 	case VMBUF_IOC_DOORBELL:
 		return vmbuf_cdev_doorbell(uarg);
 	default:
@@ -364,7 +390,7 @@ static struct miscdevice vmbuf_cdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "vmbuf",
 	.fops = &vmbuf_cdev_fops,
-	.mode = 0666,
+	.mode = 0600,
 };
 
 int vmbuf_cdev_init(void)

@@ -13,6 +13,9 @@
 
 #include "vmbuf.h"
 
+/* What this driver knows of the protocol (HELLO). */
+#define VMBUF_DRIVER_FEATURES	VIRTIO_VMBUF_F_QUERY
+
 /* Under vmbuf_lock: a transport holds the one device slot. */
 static bool vmbuf_dev_claimed;
 
@@ -40,6 +43,7 @@ static int vmbuf_dev_hello(struct vmbuf_dev *dev)
 	struct virtio_vmbuf_hello req = {
 		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_HELLO),
 		.version = cpu_to_le32(VIRTIO_VMBUF_VERSION),
+		.features = cpu_to_le64(VMBUF_DRIVER_FEATURES),
 	};
 	struct virtio_vmbuf_hello_resp *r;
 	int ret;
@@ -55,6 +59,7 @@ static int vmbuf_dev_hello(struct vmbuf_dev *dev)
 			le32_to_cpu(r->version), VIRTIO_VMBUF_VERSION);
 		goto out;
 	}
+	dev->features = le64_to_cpu(r->features) & VMBUF_DRIVER_FEATURES;
 	dev->npools = min_t(u32, le32_to_cpu(r->npools), VIRTIO_VMBUF_MAX_POOLS);
 	memcpy(dev->pools, r->pools, sizeof(dev->pools));
 	dev->quota = le64_to_cpu(r->quota_bytes);
@@ -99,7 +104,10 @@ void vmbuf_dev_remove(struct vmbuf_dev *dev)
 
 void vmbuf_dev_event(const struct virtio_vmbuf_event *ev)
 {
+	/* The device dropped events: a fence's may be among them. */
+	if (le32_to_cpu(ev->flags) & VIRTIO_VMBUF_EVT_F_LOST)
+		vmbuf_fence_requery();
 	if (le32_to_cpu(ev->type) == VIRTIO_VMBUF_EVT_TIMELINE_REACHED)
 		vmbuf_fence_event(ev);
-	vmbuf_events_post(ev);
+	vmbuf_files_post(ev);
 }

@@ -6,22 +6,33 @@
  * A fence is put on the pending list before WATCH is sent, so a
  * TIMELINE_REACHED event can never be missed between the two. It is
  * signalled from the event interrupt (vmbuf_fence_event), by the watchdog
- * with -ETIMEDOUT, or with -ENODEV when the device goes away. Cross-VM fences
- * are indefinite in the kernel's sense; the watchdog bounds them, so no
- * fence waits forever. The signalling path neither allocates nor takes a
- * reservation lock: it takes vmbuf_fences_lock (a spinlock) only.
+ * with -ETIMEDOUT, or with -ENODEV when the device goes away. Cross-VM
+ * fences are indefinite in the kernel's sense; the watchdog bounds them, so
+ * no fence waits forever. The signalling path neither allocates nor takes
+ * a reservation lock: it takes vmbuf_fences_lock (a spinlock) only.
  *
- * References: the caller's, one for the pending list, one for the armed
- * watchdog. Whoever removes the fence from the list drops the list's; the
- * timer's is dropped by the timer callback, or by whoever deactivates the
- * timer before it ran.
+ * A watch lasts as long as somebody holds its fence (a sync_file, a
+ * reservation object, a callback): the module holds no reference of its
+ * own. When the last one goes, the release work takes the fence off the
+ * list, stops the watchdog and, if the daemon still keeps a waiter for it,
+ * gives it back with UNWATCH; a fence that times out gives its waiter back
+ * at once. So no wait occupies the VM's max-waiters for longer than
+ * somebody cares. Closing /dev/vmbuf cancels nothing: a sync_file handed to
+ * another process keeps its meaning. Each user may hold at most
+ * max_fences_per_user pending fences (-ENOSPC beyond).
+ *
+ * When the device says events were lost, every pending point is asked for
+ * again (QUERY), so a lost event costs a round trip, not a watchdog period.
+ * Every fence pins the module until it is freed: its ops live here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
@@ -36,23 +47,88 @@ module_param_named(fence_timeout_ms, vmbuf_fence_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(fence_timeout_ms,
 		 "Longest a cross-VM fence waits before it signals -ETIMEDOUT (ms); the daemon may lower it");
 
+static unsigned int vmbuf_max_fences_per_user = 256;
+module_param_named(max_fences_per_user, vmbuf_max_fences_per_user, uint, 0644);
+MODULE_PARM_DESC(max_fences_per_user,
+		 "Pending cross-VM fences one user may hold (ENOSPC beyond)");
+
+/* Whose fences count against max_fences_per_user: one per uid with open files. */
+struct vmbuf_user {
+	struct list_head link;		/* vmbuf_users */
+	kuid_t uid;
+	unsigned int refs;		/* open files and live fences */
+	unsigned int nfences;		/* pending fences */
+};
+
 struct vmbuf_fence_obj {
 	struct dma_fence base;
 	spinlock_t lock;		/* the dma_fence's lock */
 	struct list_head link;		/* vmbuf_fences while pending */
 	bool pending;
+	bool watching;			/* the daemon keeps a waiter for it */
+	bool unwatch_at_release;	/* give it back when released */
+	struct vmbuf_user *user;
 	u8 handle[VMBUF_HANDLE_SIZE];
 	u64 value;
 	unsigned long deadline;		/* jiffies */
 	struct timer_list watchdog;
+	struct work_struct unwatch;	/* the daemon's waiter goes back (holds a reference) */
+	struct work_struct release;	/* the last reference went */
 };
 
-/* Guards vmbuf_fences and every fence's pending state; taken in IRQ context. */
+/* Guards vmbuf_fences, vmbuf_users and every fence's state; IRQ-safe. */
 static DEFINE_SPINLOCK(vmbuf_fences_lock);
 static LIST_HEAD(vmbuf_fences);
+static LIST_HEAD(vmbuf_users);
 static u64 vmbuf_fence_context;
 static struct workqueue_struct *vmbuf_wq;
 static atomic64_t vmbuf_fence_seqno = ATOMIC64_INIT(0);
+static struct work_struct vmbuf_requery_work;
+static atomic_t vmbuf_requeries = ATOMIC_INIT(0);
+
+struct vmbuf_user *vmbuf_user_get(void)
+{
+	struct vmbuf_user *u, *n;
+	kuid_t uid = current_euid();
+	unsigned long flags;
+
+	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
+	if (!n)
+		return NULL;
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	list_for_each_entry(u, &vmbuf_users, link) {
+		if (uid_eq(u->uid, uid)) {
+			u->refs++;
+			spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+			kfree(n);
+			return u;
+		}
+	}
+	n->uid = uid;
+	n->refs = 1;
+	list_add(&n->link, &vmbuf_users);
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	return n;
+}
+
+/* Under vmbuf_fences_lock; returns what to kfree() after unlocking. */
+static struct vmbuf_user *vmbuf_user_unref(struct vmbuf_user *u)
+{
+	if (--u->refs)
+		return NULL;
+	list_del(&u->link);
+	return u;
+}
+
+void vmbuf_user_put(struct vmbuf_user *u)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	u = vmbuf_user_unref(u);
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	kfree(u);
+}
 
 static const char *vmbuf_fence_driver_name(struct dma_fence *f)
 {
@@ -64,29 +140,94 @@ static const char *vmbuf_fence_timeline_name(struct dma_fence *f)
 	return "cross-vm";
 }
 
+static void vmbuf_fence_release(struct dma_fence *fence)
+{
+	struct vmbuf_fence_obj *f = container_of(fence, struct vmbuf_fence_obj, base);
+
+	/* Any context: the clean-up may sleep (the watchdog, UNWATCH). */
+	queue_work(vmbuf_wq, &f->release);
+}
+
 static const struct dma_fence_ops vmbuf_fence_ops = {
 	.get_driver_name = vmbuf_fence_driver_name,
 	.get_timeline_name = vmbuf_fence_timeline_name,
+	.release = vmbuf_fence_release,
 };
 
-/* Under vmbuf_fences_lock: complete a pending fence and drop the list's reference. */
+/* Under vmbuf_fences_lock: complete a pending fence. */
 static void vmbuf_fence_complete(struct vmbuf_fence_obj *f, int error)
 {
 	if (!f->pending)
 		return;
 	f->pending = false;
 	list_del_init(&f->link);
+	f->user->nfences--;
 	if (error)
 		dma_fence_set_error(&f->base, error);
 	dma_fence_signal(&f->base);
+}
+
+/*
+ * Under vmbuf_fences_lock: @f ends without the daemon's event (it timed
+ * out): give the daemon's waiter back now, or at release when the fence is
+ * being released already.
+ */
+static void vmbuf_fence_give_back(struct vmbuf_fence_obj *f)
+{
+	if (!f->watching)
+		return;
+	f->watching = false;
+	if (!dma_fence_get_rcu(&f->base))
+		f->unwatch_at_release = true;
+	else if (!queue_work(vmbuf_wq, &f->unwatch))
+		dma_fence_put(&f->base);
+}
+
+static void vmbuf_fence_send_unwatch(struct vmbuf_fence_obj *f)
+{
+	struct virtio_vmbuf_watch req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_UNWATCH),
+		.value = cpu_to_le64(f->value),
+	};
+	struct virtio_vmbuf_resp resp;
+
+	memcpy(req.handle, f->handle, sizeof(req.handle));
+	if (vmbuf_call_has(VIRTIO_VMBUF_F_QUERY))
+		vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));	/* ENOENT: it came */
+}
+
+static void vmbuf_fence_unwatch_work(struct work_struct *work)
+{
+	struct vmbuf_fence_obj *f = container_of(work, struct vmbuf_fence_obj, unwatch);
+
+	vmbuf_fence_send_unwatch(f);
 	dma_fence_put(&f->base);
 }
 
-/* Under vmbuf_fences_lock: stop the watchdog; drop its reference if it had not run. */
-static void vmbuf_fence_disarm(struct vmbuf_fence_obj *f)
+static void vmbuf_fence_release_work(struct work_struct *work)
 {
-	if (del_timer(&f->watchdog))
-		dma_fence_put(&f->base);
+	struct vmbuf_fence_obj *f = container_of(work, struct vmbuf_fence_obj, release);
+	struct vmbuf_user *gone;
+	unsigned long flags;
+	bool unwatch;
+
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	if (f->pending) {
+		/* Nobody waits for it any more: leave quietly. */
+		f->pending = false;
+		list_del_init(&f->link);
+		f->user->nfences--;
+	}
+	unwatch = f->watching || f->unwatch_at_release;
+	f->watching = false;
+	gone = vmbuf_user_unref(f->user);
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	kfree(gone);
+	del_timer_sync(&f->watchdog);
+	if (unwatch)
+		vmbuf_fence_send_unwatch(f);
+	dma_fence_free(&f->base);
+	module_put(THIS_MODULE);
 }
 
 static void vmbuf_fence_watchdog(struct timer_list *t)
@@ -95,14 +236,16 @@ static void vmbuf_fence_watchdog(struct timer_list *t)
 	unsigned long flags;
 	bool cookie;
 
+	/* No reference: the release work stops this timer before it frees @f. */
 	cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
-	if (f->pending)
+	if (f->pending) {
 		pr_debug("fence for value %llu timed out\n", f->value);
-	vmbuf_fence_complete(f, -ETIMEDOUT);
+		vmbuf_fence_give_back(f);
+		vmbuf_fence_complete(f, -ETIMEDOUT);
+	}
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	dma_fence_end_signalling(cookie);
-	dma_fence_put(&f->base);
 }
 
 static unsigned int vmbuf_fence_timeout(void)
@@ -116,36 +259,48 @@ static unsigned int vmbuf_fence_timeout(void)
 	return ms ? ms : 1;
 }
 
-/* A pending, armed fence for (@handle, @value). The caller owns one reference. */
-static struct vmbuf_fence_obj *vmbuf_fence_new(const u8 *handle, u64 value)
+/* A pending, armed fence for (@handle, @value) of @file's user. The caller owns the reference. */
+static struct vmbuf_fence_obj *vmbuf_fence_new(struct vmbuf_file *file, const u8 *handle,
+					       u64 value)
 {
 	unsigned long timeout = msecs_to_jiffies(vmbuf_fence_timeout());
+	struct vmbuf_user *u = file->user;
 	struct vmbuf_fence_obj *f;
 	unsigned long flags;
 
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&f->lock);
-	dma_fence_init(&f->base, &vmbuf_fence_ops, &f->lock, vmbuf_fence_context,
-		       atomic64_inc_return(&vmbuf_fence_seqno));
 	memcpy(f->handle, handle, sizeof(f->handle));
 	f->value = value;
 	f->deadline = jiffies + timeout;
 	INIT_LIST_HEAD(&f->link);
+	INIT_WORK(&f->unwatch, vmbuf_fence_unwatch_work);
+	INIT_WORK(&f->release, vmbuf_fence_release_work);
 	timer_setup(&f->watchdog, vmbuf_fence_watchdog, 0);
 
-	dma_fence_get(&f->base);	/* the list's */
-	dma_fence_get(&f->base);	/* the watchdog's */
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	if (u->nfences >= vmbuf_max_fences_per_user) {
+		spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+		kfree(f);
+		return ERR_PTR(-ENOSPC);
+	}
+	u->nfences++;
+	u->refs++;
+	f->user = u;
 	f->pending = true;
+	f->watching = true;	/* from the WATCH on; vmbuf_fence_finish() says otherwise */
+	__module_get(THIS_MODULE);	/* dropped by the release work */
+	dma_fence_init(&f->base, &vmbuf_fence_ops, &f->lock, vmbuf_fence_context,
+		       atomic64_inc_return(&vmbuf_fence_seqno));
 	list_add_tail(&f->link, &vmbuf_fences);
 	mod_timer(&f->watchdog, f->deadline);
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	return f;
 }
 
-/* Complete @f now (point already reached, or WATCH failed). */
+/* Complete @f now: the point was reached already, or WATCH failed (no waiter either way). */
 static void vmbuf_fence_finish(struct vmbuf_fence_obj *f, int error)
 {
 	unsigned long flags;
@@ -153,16 +308,20 @@ static void vmbuf_fence_finish(struct vmbuf_fence_obj *f, int error)
 
 	cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
-	vmbuf_fence_disarm(f);
+	del_timer(&f->watchdog);
+	f->watching = false;
 	vmbuf_fence_complete(f, error);
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	dma_fence_end_signalling(cookie);
 }
 
-void vmbuf_fence_event(const struct virtio_vmbuf_event *ev)
+/*
+ * The daemon says @handle reached @value (its waiters there are gone):
+ * complete the pending fences up to @value with @error (any context); with
+ * @all, every pending fence of @handle whatever its value (the export ended).
+ */
+static void vmbuf_fence_reached(const u8 *handle, u64 value, int error, bool all)
 {
-	u64 value = le64_to_cpu(ev->value);
-	int error = (s32)le32_to_cpu(ev->error);
 	struct vmbuf_fence_obj *f, *tmp;
 	unsigned long flags;
 	bool cookie;
@@ -172,13 +331,20 @@ void vmbuf_fence_event(const struct virtio_vmbuf_event *ev)
 	cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
 	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
-		if (f->value > value || memcmp(f->handle, ev->handle, VMBUF_HANDLE_SIZE))
+		if ((!all && f->value > value) || memcmp(f->handle, handle, VMBUF_HANDLE_SIZE))
 			continue;
-		vmbuf_fence_disarm(f);
+		del_timer(&f->watchdog);
+		f->watching = false;
 		vmbuf_fence_complete(f, error);
 	}
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	dma_fence_end_signalling(cookie);
+}
+
+void vmbuf_fence_event(const struct virtio_vmbuf_event *ev)
+{
+	vmbuf_fence_reached(ev->handle, le64_to_cpu(ev->value), (s32)le32_to_cpu(ev->error),
+			    false);
 }
 
 void vmbuf_fences_fail_all(int error)
@@ -190,15 +356,67 @@ void vmbuf_fences_fail_all(int error)
 	cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
 	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
-		vmbuf_fence_disarm(f);
+		/* The device is gone: so are its waiters. */
+		del_timer(&f->watchdog);
+		f->watching = false;
 		vmbuf_fence_complete(f, error);
 	}
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	dma_fence_end_signalling(cookie);
 }
 
-/* A fence for (@handle, @value), after asking the daemon to watch. Caller owns a reference. */
-static struct dma_fence *vmbuf_fence_watch(const u8 *handle, u64 value)
+/* Events were lost: ask for every handle a fence waits on, complete what was reached. */
+static void vmbuf_fence_requery_work(struct work_struct *work)
+{
+	struct virtio_vmbuf_query req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_QUERY) };
+	struct virtio_vmbuf_timeline_resp resp;
+	struct vmbuf_fence_obj *f;
+	unsigned int n = 0, max = 0, i;
+	unsigned long flags;
+	u8 (*handles)[VMBUF_HANDLE_SIZE];
+	int ret;
+
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	list_for_each_entry(f, &vmbuf_fences, link)
+		max++;
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	if (!max || !vmbuf_call_has(VIRTIO_VMBUF_F_QUERY))
+		return;
+	handles = kmalloc_array(max, VMBUF_HANDLE_SIZE, GFP_KERNEL);
+	if (!handles)
+		return;	/* the watchdogs still bound every fence */
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	list_for_each_entry(f, &vmbuf_fences, link) {
+		for (i = 0; i < n; i++)
+			if (!memcmp(handles[i], f->handle, VMBUF_HANDLE_SIZE))
+				break;
+		if (i == n && n < max)
+			memcpy(handles[n++], f->handle, VMBUF_HANDLE_SIZE);
+	}
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	atomic_inc(&vmbuf_requeries);
+	for (i = 0; i < n; i++) {
+		memcpy(req.handle, handles[i], sizeof(req.handle));
+		ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+		if (!ret)
+			vmbuf_fence_reached(handles[i], le64_to_cpu(resp.value),
+					    (s32)le32_to_cpu(resp.error), false);
+		else if (ret == -ENOENT || ret == -EACCES || ret == -ENXIO)
+			vmbuf_fence_reached(handles[i], 0, -ECANCELED, true);	/* it ended */
+	}
+	kfree(handles);
+}
+
+void vmbuf_fence_requery(void)
+{
+	queue_work(vmbuf_wq, &vmbuf_requery_work);
+}
+
+/*
+ * A fence for (@handle, @value), charged to @file's user, after asking the
+ * daemon to watch. The caller owns the reference.
+ */
+static struct dma_fence *vmbuf_fence_watch(struct vmbuf_file *file, const u8 *handle, u64 value)
 {
 	struct virtio_vmbuf_watch req = {
 		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_WATCH),
@@ -208,9 +426,9 @@ static struct dma_fence *vmbuf_fence_watch(const u8 *handle, u64 value)
 	struct vmbuf_fence_obj *f;
 	int ret;
 
-	f = vmbuf_fence_new(handle, value);
-	if (!f)
-		return ERR_PTR(-ENOMEM);
+	f = vmbuf_fence_new(file, handle, value);
+	if (IS_ERR(f))
+		return ERR_CAST(f);
 	memcpy(req.handle, handle, sizeof(req.handle));
 	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
 	if (ret) {
@@ -223,7 +441,7 @@ static struct dma_fence *vmbuf_fence_watch(const u8 *handle, u64 value)
 	return &f->base;
 }
 
-int vmbuf_fence_ioctl_fence(struct vmbuf_fence __user *uarg)
+int vmbuf_fence_ioctl_fence(struct vmbuf_file *file, struct vmbuf_fence __user *uarg)
 {
 	struct vmbuf_fence x;
 	struct sync_file *sf;
@@ -234,10 +452,12 @@ int vmbuf_fence_ioctl_fence(struct vmbuf_fence __user *uarg)
 		return -EFAULT;
 	if (x.flags)
 		return -EINVAL;
+	if (!vmbuf_file_knows(file, x.handle, 0))
+		return -EPERM;	/* neither made nor imported through this file */
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	fence = vmbuf_fence_watch(x.handle, x.value);
+	fence = vmbuf_fence_watch(file, x.handle, x.value);
 	if (IS_ERR(fence)) {
 		ret = PTR_ERR(fence);
 		goto err_fd;
@@ -274,7 +494,10 @@ static int vmbuf_fence_signal_now(const u8 *handle, u64 value, int error)
 	return vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
 }
 
-/* "Signal when this fence completes": the callback may run in IRQ context, the call sleeps. */
+/*
+ * "Signal when this fence completes": the callback may run in IRQ context,
+ * the call sleeps. It pins the module until it ran.
+ */
 struct vmbuf_deferred_signal {
 	struct dma_fence_cb cb;
 	struct work_struct work;
@@ -292,9 +515,10 @@ static void vmbuf_deferred_work(struct work_struct *work)
 
 	ret = vmbuf_fence_signal_now(d->handle, d->value, error);
 	if (ret)
-		pr_warn("deferred signal of value %llu failed: %d\n", d->value, ret);
+		pr_warn_ratelimited("deferred signal of value %llu failed: %d\n", d->value, ret);
 	dma_fence_put(d->fence);
 	kfree(d);
+	module_put(THIS_MODULE);
 }
 
 static void vmbuf_deferred_cb(struct dma_fence *fence, struct dma_fence_cb *cb)
@@ -304,7 +528,7 @@ static void vmbuf_deferred_cb(struct dma_fence *fence, struct dma_fence_cb *cb)
 	queue_work(vmbuf_wq, &d->work);
 }
 
-int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg)
+int vmbuf_fence_ioctl_signal(struct vmbuf_file *file, struct vmbuf_signal __user *uarg)
 {
 	struct vmbuf_deferred_signal *d;
 	struct vmbuf_signal x;
@@ -314,10 +538,12 @@ int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg)
 		return -EFAULT;
 	if (x.error > 0 || x.error < -MAX_ERRNO)
 		return -EINVAL;
+	if (!vmbuf_file_knows(file, x.handle, 0))
+		return -EPERM;
 	if (x.wait_fd < 0)
 		return vmbuf_fence_signal_now(x.handle, x.value, x.error);
 
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return -ENOMEM;
 	d->fence = sync_file_get_fence(x.wait_fd);
@@ -329,6 +555,7 @@ int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg)
 	d->value = x.value;
 	d->error = x.error;
 	INIT_WORK(&d->work, vmbuf_deferred_work);
+	__module_get(THIS_MODULE);	/* dropped by vmbuf_deferred_work() */
 	ret = dma_fence_add_callback(d->fence, &d->cb, vmbuf_deferred_cb);
 	if (ret == -ENOENT) {
 		/* Already signalled: do it now, in this context. */
@@ -338,7 +565,7 @@ int vmbuf_fence_ioctl_signal(struct vmbuf_signal __user *uarg)
 	return ret;
 }
 
-int vmbuf_fence_ioctl_attach(struct vmbuf_attach __user *uarg)
+int vmbuf_fence_ioctl_attach(struct vmbuf_file *file, struct vmbuf_attach __user *uarg)
 {
 	struct vmbuf_buffer *buf;
 	struct vmbuf_attach x;
@@ -368,7 +595,8 @@ int vmbuf_fence_ioctl_attach(struct vmbuf_attach __user *uarg)
 		ret = -ENOENT;	/* neither exported nor imported: no timeline */
 		goto out_put;
 	}
-	fence = vmbuf_fence_watch(handle, x.value);
+	/* Holding the dma-buf is the capability here: no file check. */
+	fence = vmbuf_fence_watch(file, handle, x.value);
 	if (IS_ERR(fence)) {
 		ret = PTR_ERR(fence);
 		goto out_put;
@@ -391,6 +619,7 @@ void vmbuf_fence_debugfs_show(struct seq_file *s)
 	struct vmbuf_fence_obj *f;
 	unsigned long flags;
 
+	seq_printf(s, "requeries after lost events: %d\n", atomic_read(&vmbuf_requeries));
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
 	list_for_each_entry(f, &vmbuf_fences, link)
 		seq_printf(s, "waiter handle %*phN... value %llu seqno %llu expires_in_ms %d\n", 4,
@@ -402,12 +631,16 @@ void vmbuf_fence_debugfs_show(struct seq_file *s)
 int vmbuf_fence_init(void)
 {
 	vmbuf_fence_context = dma_fence_context_alloc(1);
+	INIT_WORK(&vmbuf_requery_work, vmbuf_fence_requery_work);
 	vmbuf_wq = alloc_workqueue("vmbuf", 0, 0);
 	return vmbuf_wq ? 0 : -ENOMEM;
 }
 
 void vmbuf_fence_exit(void)
 {
-	vmbuf_fences_fail_all(-ENODEV);
+	/*
+	 * Every fence and deferred signal holds a module reference, so none is
+	 * left here: no timer can still fire. The workqueue runs what is queued.
+	 */
 	destroy_workqueue(vmbuf_wq);
 }

@@ -77,6 +77,7 @@ struct vmbuf_slot {
 	u32 resp_len;
 	bool busy;
 	bool lost;		/* its caller gave up: free again when the device answers */
+	bool aborted;		/* the device went away: its caller gets -ENODEV */
 };
 
 struct vmbuf_ivshmem_ctl {
@@ -86,6 +87,8 @@ struct vmbuf_ivshmem_ctl {
 	void *region;			/* BAR2: control region, write-back */
 	struct vmbuf_ivshmem_ctl_cfg *cfg;
 	bool live;
+	bool gone;			/* the daemon said GONE; under ctl_lock */
+	struct work_struct gone_work;
 
 	spinlock_t ctl_lock;		/* IRQ-safe: the control ring and the slots */
 	struct vmbuf_vring ctl;
@@ -235,7 +238,41 @@ static irqreturn_t vmbuf_cfg_irq(int irq, void *data)
 	struct vmbuf_ivshmem_ctl *ctl = data;
 
 	wake_up_all(&ctl->cfg_wq);
+	/* Not an answer to a status we wrote: the daemon is going away. */
+	if (READ_ONCE(ctl->live) &&
+	    le32_to_cpu(READ_ONCE(ctl->cfg->device_state)) == VIRTIO_VMBUF_STATE_GONE)
+		schedule_work(&ctl->gone_work);
 	return IRQ_HANDLED;
+}
+
+/*
+ * The daemon stopped (GONE): what waits for it ends now with -ENODEV, and
+ * the device leaves use, so later requests fail at once. Buffers stay
+ * mapped: their memory is still there.
+ */
+static void vmbuf_ctl_gone_work(struct work_struct *work)
+{
+	struct vmbuf_ivshmem_ctl *ctl = container_of(work, struct vmbuf_ivshmem_ctl, gone_work);
+	unsigned int i;
+
+	spin_lock_irq(&ctl->ctl_lock);
+	if (ctl->gone) {
+		spin_unlock_irq(&ctl->ctl_lock);
+		return;
+	}
+	ctl->gone = true;
+	for (i = 0; i < VMBUF_CTL_SLOTS; i++) {
+		if (ctl->slots[i].busy && !ctl->slots[i].lost) {
+			ctl->slots[i].aborted = true;
+			complete(&ctl->slots[i].done);
+		}
+	}
+	spin_unlock_irq(&ctl->ctl_lock);
+	/* Callers waiting for a slot get one, see the device gone, and leave. */
+	for (i = 0; i < VMBUF_CTL_SLOTS; i++)
+		up(&ctl->slots_free);
+	dev_warn(&ctl->pdev->dev, "vmbufd stopped: requests and fences end with ENODEV\n");
+	vmbuf_dev_remove(&ctl->dev);
 }
 
 /* Put event buffer @id (descriptor @id) back on the available ring; under evt_lock. */
@@ -290,12 +327,17 @@ static int vmbuf_ivshmem_call(struct vmbuf_dev *dev, void *req, size_t req_len, 
 	if (WARN_ON(req_len > VIRTIO_VMBUF_MSG_MAX || resp_len > VIRTIO_VMBUF_MSG_MAX ||
 		    resp_len < sizeof(*r)))
 		return -EINVAL;
-	if (!ctl->live)
+	if (!ctl->live || READ_ONCE(ctl->gone))
 		return -ENODEV;
 	if (down_killable(&ctl->slots_free))
 		return -EINTR;
 
 	spin_lock_irqsave(&ctl->ctl_lock, flags);
+	if (ctl->gone) {
+		spin_unlock_irqrestore(&ctl->ctl_lock, flags);
+		up(&ctl->slots_free);
+		return -ENODEV;
+	}
 	for (i = 0; i < VMBUF_CTL_SLOTS; i++)
 		if (!ctl->slots[i].busy && !ctl->slots[i].lost)
 			break;
@@ -322,6 +364,13 @@ static int vmbuf_ivshmem_call(struct vmbuf_dev *dev, void *req, size_t req_len, 
 	left = wait_for_completion_killable_timeout(&ctl->slots[i].done,
 						    msecs_to_jiffies(vmbuf_timeout_ms));
 	spin_lock_irqsave(&ctl->ctl_lock, flags);
+	if (ctl->slots[i].aborted) {
+		/* Never answered, never reused: the device is gone. */
+		ctl->slots[i].aborted = false;
+		ctl->slots[i].lost = true;
+		spin_unlock_irqrestore(&ctl->ctl_lock, flags);
+		return -ENODEV;
+	}
 	if (left <= 0 && !completion_done(&ctl->slots[i].done)) {
 		/* The device may still write this slot: it comes back with the answer. */
 		ctl->slots[i].lost = true;
@@ -388,8 +437,9 @@ static void vmbuf_ivshmem_debugfs_show(struct vmbuf_dev *dev, struct seq_file *s
 {
 	struct vmbuf_ivshmem_ctl *ctl = to_ctl(dev);
 
-	seq_printf(s, "live: %d\navail_idx: %u\nlast_used: %u\nrequests: %llu\n", ctl->live,
-		   ctl->ctl.avail_idx, ctl->ctl.last_used, ctl->next_id);
+	seq_printf(s, "live: %d\ngone: %d\navail_idx: %u\nlast_used: %u\nrequests: %llu\n",
+		   ctl->live && !ctl->gone, ctl->gone, ctl->ctl.avail_idx, ctl->ctl.last_used,
+		   ctl->next_id);
 }
 
 static int vmbuf_ivshmem_doorbell(struct vmbuf_pool *p, u32 peer, u32 timeout_ms, u64 *count)
@@ -469,6 +519,7 @@ static int vmbuf_ctl_probe(struct pci_dev *pdev, void __iomem *regs)
 	vmbuf_vring_init(&ctl->evt, ctl->region, EVT_DESC, EVT_AVAIL, EVT_USED);
 	spin_lock_init(&ctl->ctl_lock);
 	spin_lock_init(&ctl->evt_lock);
+	INIT_WORK(&ctl->gone_work, vmbuf_ctl_gone_work);
 	sema_init(&ctl->slots_free, VMBUF_CTL_SLOTS);
 	for (i = 0; i < VMBUF_CTL_SLOTS; i++)
 		init_completion(&ctl->slots[i].done);
@@ -528,10 +579,12 @@ err_unclaim:
 
 static void vmbuf_ctl_remove(struct vmbuf_ivshmem_ctl *ctl)
 {
+	WRITE_ONCE(ctl->live, false);
+	cancel_work_sync(&ctl->gone_work);
 	vmbuf_dev_remove(&ctl->dev);
-	ctl->live = false;
-	/* The daemon releases everything this VM held on reset. */
-	vmbuf_ctl_set_status(ctl, 0, VIRTIO_VMBUF_STATE_RESET);
+	/* The daemon releases everything this VM held on reset (unless it is gone). */
+	if (!ctl->gone)
+		vmbuf_ctl_set_status(ctl, 0, VIRTIO_VMBUF_STATE_RESET);
 	vmbuf_ctl_free_irqs(ctl, VMBUF_IVSHMEM_CTL_VECTORS);
 	pci_free_irq_vectors(ctl->pdev);
 	vmbuf_dev_unclaim();

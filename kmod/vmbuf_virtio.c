@@ -38,9 +38,11 @@
 #define VMBUF_VIRTIO_EVENTS	64
 
 struct vmbuf_virtio_req {
+	struct list_head link;		/* vmbuf_virtio.inflight, while the device has it */
 	struct completion done;
 	u32 len;			/* response bytes the device wrote */
 	bool abandoned;			/* the caller gave up: the completion frees it */
+	bool aborted;			/* the device went away: its caller gets -ENODEV */
 	u8 req[VIRTIO_VMBUF_MSG_MAX];
 	u8 resp[VIRTIO_VMBUF_MSG_MAX];
 };
@@ -53,6 +55,9 @@ struct vmbuf_virtio {
 	spinlock_t evt_lock;		/* IRQ-safe: the event queue */
 	struct semaphore slots;		/* requests the control ring can hold */
 	u64 next_id;
+	struct list_head inflight;	/* requests the device has, under ctl_lock */
+	bool gone;			/* the device said GONE, under ctl_lock */
+	struct work_struct gone_work;
 	struct virtio_vmbuf_event *events;
 
 	/* Shared memory region 0, where the device maps single buffers (locator kind SHM). */
@@ -77,6 +82,7 @@ static void vmbuf_virtio_ctl_done(struct virtqueue *vq)
 	do {
 		virtqueue_disable_cb(vq);
 		while ((r = virtqueue_get_buf(vq, &len))) {
+			list_del_init(&r->link);
 			r->len = min_t(u32, len, VIRTIO_VMBUF_MSG_MAX);
 			if (r->abandoned) {
 				vmbuf_call_late(r->req, r->resp, r->len);
@@ -141,12 +147,13 @@ static int vmbuf_virtio_call(struct vmbuf_dev *dev, void *req, size_t req_len, v
 	if (WARN_ON(req_len > VIRTIO_VMBUF_MSG_MAX || resp_len > VIRTIO_VMBUF_MSG_MAX ||
 		    resp_len < sizeof(struct virtio_vmbuf_resp)))
 		return -EINVAL;
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return -ENOMEM;
 	init_completion(&r->done);
 	sg_init_one(&out, r->req, req_len);
 	sg_init_one(&in, r->resp, sizeof(r->resp));
+	INIT_LIST_HEAD(&r->link);
 	if (down_killable(&vv->slots)) {
 		kfree(r);
 		return -EINTR;
@@ -156,9 +163,11 @@ static int vmbuf_virtio_call(struct vmbuf_dev *dev, void *req, size_t req_len, v
 	id = ++vv->next_id;
 	hdr->id = cpu_to_le64(id);
 	memcpy(r->req, req, req_len);
-	ret = virtqueue_add_sgs(vv->ctl, sgs, 1, 1, r, GFP_ATOMIC);
-	if (!ret)
+	ret = vv->gone ? -ENODEV : virtqueue_add_sgs(vv->ctl, sgs, 1, 1, r, GFP_ATOMIC);
+	if (!ret) {
+		list_add_tail(&r->link, &vv->inflight);
 		virtqueue_kick(vv->ctl);
+	}
 	spin_unlock_irqrestore(&vv->ctl_lock, flags);
 	if (ret) {
 		up(&vv->slots);
@@ -168,6 +177,12 @@ static int vmbuf_virtio_call(struct vmbuf_dev *dev, void *req, size_t req_len, v
 
 	left = wait_for_completion_killable_timeout(&r->done, msecs_to_jiffies(vmbuf_timeout_ms));
 	spin_lock_irqsave(&vv->ctl_lock, flags);
+	if (r->aborted) {
+		/* The device still has its buffers: removal frees them. */
+		r->abandoned = true;
+		spin_unlock_irqrestore(&vv->ctl_lock, flags);
+		return -ENODEV;
+	}
 	if (left <= 0 && !completion_done(&r->done)) {
 		/* The device still owns the buffers: the completion frees them. */
 		r->abandoned = true;
@@ -192,8 +207,49 @@ static void vmbuf_virtio_debugfs_show(struct vmbuf_dev *dev, struct seq_file *s)
 {
 	struct vmbuf_virtio *vv = to_vv(dev);
 
-	seq_printf(s, "control ring: %u entries\nrequests: %llu\n",
-		   virtqueue_get_vring_size(vv->ctl), vv->next_id);
+	seq_printf(s, "control ring: %u entries\nrequests: %llu\ngone: %d\n",
+		   virtqueue_get_vring_size(vv->ctl), vv->next_id, vv->gone);
+}
+
+/*
+ * The daemon stopped (GONE in the configuration space): what waits for it
+ * ends now with -ENODEV and the device leaves use. Buffers stay mapped.
+ */
+static void vmbuf_virtio_gone_work(struct work_struct *work)
+{
+	struct vmbuf_virtio *vv = container_of(work, struct vmbuf_virtio, gone_work);
+	struct vmbuf_virtio_req *r;
+	unsigned int i, n;
+
+	spin_lock_irq(&vv->ctl_lock);
+	if (vv->gone) {
+		spin_unlock_irq(&vv->ctl_lock);
+		return;
+	}
+	vv->gone = true;
+	list_for_each_entry(r, &vv->inflight, link) {
+		if (!r->abandoned) {
+			r->aborted = true;
+			complete(&r->done);
+		}
+	}
+	spin_unlock_irq(&vv->ctl_lock);
+	/* Callers waiting for room get it, see the device gone, and leave. */
+	n = virtqueue_get_vring_size(vv->ctl);
+	for (i = 0; i < n; i++)
+		up(&vv->slots);
+	dev_warn(&vv->vdev->dev, "vmbufd stopped: requests and fences end with ENODEV\n");
+	vmbuf_dev_remove(&vv->dev);
+}
+
+static void vmbuf_virtio_config_changed(struct virtio_device *vdev)
+{
+	struct vmbuf_virtio *vv = vdev->priv;
+	u32 state;
+
+	virtio_cread_le(vdev, struct virtio_vmbuf_config, state, &state);
+	if (vv && state == VIRTIO_VMBUF_STATE_GONE)
+		schedule_work(&vv->gone_work);
 }
 
 static const struct vmbuf_transport_ops vmbuf_virtio_ops = {
@@ -237,8 +293,10 @@ static void vmbuf_virtio_free_unused(struct vmbuf_virtio *vv)
 {
 	void *buf;
 
-	while ((buf = virtqueue_detach_unused_buf(vv->ctl)))
+	while ((buf = virtqueue_detach_unused_buf(vv->ctl))) {
+		list_del(&((struct vmbuf_virtio_req *)buf)->link);
 		kfree(buf);
+	}
 	while (virtqueue_detach_unused_buf(vv->evt))
 		;
 }
@@ -329,6 +387,8 @@ static int vmbuf_virtio_probe(struct virtio_device *vdev)
 	vdev->priv = vv;
 	spin_lock_init(&vv->ctl_lock);
 	spin_lock_init(&vv->evt_lock);
+	INIT_LIST_HEAD(&vv->inflight);
+	INIT_WORK(&vv->gone_work, vmbuf_virtio_gone_work);
 	ret = vmbuf_virtio_find_vqs(vv);
 	if (ret)
 		goto err_unclaim;
@@ -372,6 +432,7 @@ static void vmbuf_virtio_remove(struct virtio_device *vdev)
 {
 	struct vmbuf_virtio *vv = vdev->priv;
 
+	cancel_work_sync(&vv->gone_work);
 	/* Waits for requests in flight; the daemon releases the VM's state at the reset. */
 	vmbuf_virtio_remove_pools(vv);
 	vmbuf_dev_remove(&vv->dev);
@@ -392,6 +453,7 @@ static struct virtio_driver vmbuf_virtio_driver = {
 	.id_table = vmbuf_virtio_ids,
 	.probe = vmbuf_virtio_probe,
 	.remove = vmbuf_virtio_remove,
+	.config_changed = vmbuf_virtio_config_changed,
 };
 
 int vmbuf_virtio_init(void)
