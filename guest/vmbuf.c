@@ -52,7 +52,8 @@ static void usage(FILE *out)
 		"                            input: 'check PAT', 'fill PAT', 'attach VALUE' (make\n"
 		"                            implicit sync wait for that timeline point),\n"
 		"                            'implicit MS' (poll the buffer and its exported\n"
-		"                            sync_file together), 'quit' (or EOF)\n"
+		"                            sync_file together), 'watch N VALUE' (hold N fences\n"
+		"                            for that point), 'drop' (close them), 'quit' (or EOF)\n"
 		"Export options:\n"
 		"  -n, --name=NAME           name, unique in the pool (default: handle only)\n"
 		"  -t, --to=VM[,VM...]       VMs allowed to import (up to 8)\n"
@@ -173,6 +174,35 @@ static void implicit(int fd, int timeout_ms)
 	close(x.fd);
 }
 
+/* Fences 'watch' holds until 'drop'. */
+static int held_fences[1024];
+static unsigned int nheld;
+
+/* Hold @n more fences for @value of @fd's timeline: "watching N", or the first error. */
+static void watch(int fd, unsigned int n, uint64_t value)
+{
+	struct vmbuf_query q = { .fd = fd };
+	int r = vg_ioctl(VMBUF_IOC_QUERY, &q);
+
+	for (unsigned int i = 0; r >= 0 && i < n; i++) {
+		if (nheld == sizeof(held_fences) / sizeof(held_fences[0]))
+			r = -EMFILE;
+		else if ((r = vg_fence(q.handle, value)) >= 0)
+			held_fences[nheld++] = r;
+	}
+	if (r < 0)
+		printf("watch failed %s with %u held\n", errname(-r), nheld);
+	else
+		printf("watching %u\n", nheld);
+}
+
+static void drop_fences(void)
+{
+	while (nheld)
+		close(held_fences[--nheld]);
+	printf("dropped\n");
+}
+
 /* Keep @fd and answer commands from stdin until 'quit' or EOF. */
 static int hold(int fd, size_t size)
 {
@@ -203,8 +233,13 @@ static int hold(int fd, size_t size)
 				printf("attached %s\n", arg);
 		} else if (!strcmp(line, "implicit") && arg)
 			implicit(fd, atoi(arg));
+		else if (!strcmp(line, "watch") && arg && strchr(arg, ' '))
+			watch(fd, strtoul(arg, NULL, 0), strtoull(strchr(arg, ' ') + 1, NULL, 0));
+		else if (!strcmp(line, "drop"))
+			drop_fences();
 		else if (line[0])
-			printf("unknown command '%s' (check, fill, attach, implicit, quit)\n", line);
+			printf("unknown command '%s' (check, fill, attach, implicit, watch, drop, "
+			       "quit)\n", line);
 		fflush(stdout);
 	}
 	return 0;
@@ -236,6 +271,7 @@ static int alloc_buffer(struct buf_opts *o)
 			fd == -ENOMEM ? "pool has no room" :
 			fd == -EDQUOT ? "over this VM's quota" :
 			fd == -ENOENT ? "no such heap" :
+			fd == -EACCES ? "the heap is root's" :
 			fd == -ENODEV ? "no vmbuf device (is vmbufd running?)" : strerror(-fd),
 			errname(-fd));
 		return -1;
@@ -556,7 +592,7 @@ static int cmd_events(int argc, char **argv)
 	}
 	fd = vg_events_open(0);
 	if (fd < 0) {
-		fprintf(stderr, "%s: events: /dev/vmbuf: %s\n", prog, strerror(-fd));
+		fprintf(stderr, "%s: events: /dev/vmbuf: %s (%s)\n", prog, strerror(-fd), errname(-fd));
 		return 1;
 	}
 	printf("listening\n");
@@ -597,9 +633,9 @@ static int cmd_info(void)
 	int r = vg_info(&info);
 
 	if (r < 0) {
-		fprintf(stderr, "%s: info: /dev/vmbuf: %s\n", prog,
+		fprintf(stderr, "%s: info: /dev/vmbuf: %s (%s)\n", prog,
 			r == -ENODEV ? "no vmbuf control device (is vmbufd running?)" :
-				       strerror(-r));
+				       strerror(-r), errname(-r));
 		return 1;
 	}
 	printf("vm %.32s\nprotocol %u\nquota %llu\n", info.vm_name, info.version,

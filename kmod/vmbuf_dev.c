@@ -14,7 +14,7 @@
 #include "vmbuf.h"
 
 /* What this driver knows of the protocol (HELLO). */
-#define VMBUF_DRIVER_FEATURES	VIRTIO_VMBUF_F_QUERY
+#define VMBUF_DRIVER_FEATURES	(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION)
 
 /* Under vmbuf_lock: a transport holds the one device slot. */
 static bool vmbuf_dev_claimed;
@@ -90,8 +90,19 @@ int vmbuf_dev_add(struct vmbuf_dev *dev)
 	return 0;
 }
 
+/* The driver leaves: the daemon releases what this VM held (the device may outlive us). */
+static void vmbuf_dev_bye(struct vmbuf_dev *dev)
+{
+	struct virtio_vmbuf_hdr req = { .type = cpu_to_le32(VIRTIO_VMBUF_REQ_BYE) };
+	struct virtio_vmbuf_resp resp;
+
+	if (dev->features & VIRTIO_VMBUF_F_SESSION)
+		dev->ops->call(dev, &req, sizeof(req), &resp, sizeof(resp));
+}
+
 void vmbuf_dev_remove(struct vmbuf_dev *dev)
 {
+	vmbuf_dev_bye(dev);
 	/* Waits for requests in flight; later ones see no device (ENODEV). */
 	down_write(&vmbuf_dev_sem);
 	mutex_lock(&vmbuf_lock);

@@ -188,5 +188,6 @@ ssize_t signal_req_unwatch(struct core_vm *vm, const void *req, void *out);
 
 /* core.c */
 ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out);
+ssize_t core_req_bye(struct core_vm *vm, const void *req, void *out);
 
 #endif

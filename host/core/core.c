@@ -1,7 +1,8 @@
 /*
  * core - the core object (pools and VMs from the config), the life of a VM
  * connection (connect, driver reset, disconnect; host clients attached as
- * pseudo-VMs) and HELLO, the request that opens a session.
+ * pseudo-VMs), HELLO, the request that opens a session, and BYE, the one
+ * that ends it.
  */
 #include <endian.h>
 #include <errno.h>
@@ -153,6 +154,14 @@ void core_host_detach(struct core_vm *vm)
 	vm->attached = false;
 }
 
+ssize_t core_req_bye(struct core_vm *vm, const void *req, void *out)
+{
+	(void)req;
+	(void)out;
+	core_vm_reset(vm);
+	return sizeof(struct virtio_vmbuf_resp);
+}
+
 ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
 {
 	const struct virtio_vmbuf_hello *h = req;
@@ -163,9 +172,12 @@ ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
 	r->version = htole32(VIRTIO_VMBUF_VERSION);
 	if (le32toh(h->version) != VIRTIO_VMBUF_VERSION)
 		return -EPROTONOSUPPORT;
+	/* A driver that greets again started over: what the old session held goes. */
+	if (vm->hello)
+		core_vm_reset(vm);
 	if (vm->cfg->fence_timeout_ms && vm->cfg->fence_timeout_ms < timeout)
 		timeout = vm->cfg->fence_timeout_ms;
-	r->features = htole64(VIRTIO_VMBUF_F_QUERY);
+	r->features = htole64(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION);
 	r->quota_bytes = htole64(vm->cfg->quota);
 	r->fence_timeout_ms = htole32(timeout);
 	r->locator_kind = htole32(ops ? ops->locator_kind : VIRTIO_VMBUF_LOCATOR_NONE);

@@ -39,6 +39,7 @@ static const struct request_type requests[] = {
 	[VIRTIO_VMBUF_REQ_QUERY] = { "QUERY", sizeof(struct virtio_vmbuf_query), signal_req_query },
 	[VIRTIO_VMBUF_REQ_UNWATCH] = { "UNWATCH", sizeof(struct virtio_vmbuf_watch),
 				       signal_req_unwatch },
+	[VIRTIO_VMBUF_REQ_BYE] = { "BYE", sizeof(struct virtio_vmbuf_hdr), core_req_bye },
 };
 
 static const char *const events[] = {

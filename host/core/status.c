@@ -68,8 +68,9 @@ int core_status_json(struct core *c, FILE *out)
 
 		fprintf(out, "%s{\"name\":", v ? "," : "");
 		json_str(out, vm->cfg->name);
-		fprintf(out, ",\"connected\":%s,\"buffers\":%u,\"imports\":%u,\"used\":%llu,\"quota\":%llu}",
-			vm->connected ? "true" : "false", vm->nbuffers, vm->nimports,
+		fprintf(out, ",\"connected\":%s,\"buffers\":%u,\"imports\":%u,\"waiters\":%u,"
+			"\"used\":%llu,\"quota\":%llu}",
+			vm->connected ? "true" : "false", vm->nbuffers, vm->nimports, vm->nwaiters,
 			(unsigned long long)vm->used, (unsigned long long)vm->cfg->quota);
 	}
 	fputs("],\"host_clients\":", out);

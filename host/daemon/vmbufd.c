@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -116,6 +117,31 @@ static void config_warn_quotas(const struct config *cfg, const char *path)
 				fprintf(stderr, "%s:%u: warning: vm '%s' has no quota and can fill "
 					"pool '%s', which %u VMs share\n", path, cfg->vms[v].line,
 					cfg->vms[v].name, cfg->pools[p].name, members);
+	}
+}
+
+/* How long a stopping daemon waits for vhost-user guests to read that it stops. */
+#define DAEMON_GONE_GRACE_MS 1000
+
+/*
+ * Guests first: their pending requests and fences end now, with ENODEV.
+ * ivshmem guests read the state from shared memory at once; vhost-user ones
+ * ask for it (GET_CONFIG), so keep serving until they did, briefly.
+ */
+static void daemon_tell_guests(struct daemon *d)
+{
+	struct timespec t0, t;
+
+	core_shutdown(d->core);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (vhost_user_server_gone_unread(d->vhost_user)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+		    DAEMON_GONE_GRACE_MS) {
+			log_warn("vhost-user guests did not read that the daemon stops");
+			break;
+		}
+		loop_dispatch(d->loop, 20);
 	}
 }
 
@@ -258,8 +284,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = 0;
-	/* Guests first: their pending requests and fences end now, with ENODEV. */
-	core_shutdown(d.core);
+	daemon_tell_guests(&d);
 out:
 	daemon_teardown(&d);
 	core_free(d.core);

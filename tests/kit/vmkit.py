@@ -169,7 +169,9 @@ class Paths:
                            os.path.join(self.build, "guest", "vmbuf-demo"),
                            os.path.join(self.build, "guest", "vmbuf-bench"),
                            os.path.join(self.build, "tests", "vm", "guest", "heap_abi"),
-                           os.path.join(self.build, "tests", "vm", "guest", "udmabuf_test")]
+                           os.path.join(self.build, "tests", "vm", "guest", "udmabuf_test"),
+                           os.path.join(self.build, "tests", "vm", "guest", "asuser"),
+                           os.path.join(self.build, "tests", "vm", "guest", "fence_flood")]
         # tests/deps.sh records the guest kernel beside the VM scenarios.
         here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm")
         ver = os.environ.get("VMBUF_KERNEL_VERSION")
@@ -618,6 +620,17 @@ class Kit:
             traceback.print_exc()
         return False
 
+    def stop_daemon(self, timeout=20):
+        """SIGTERM vmbufd as a scenario step; returns its exit status (None: it hung)."""
+        self.daemon.send_signal(signal.SIGTERM)
+        try:
+            rc = self.daemon.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()
+            rc = None
+        self.daemon_stopped = rc
+        return rc
+
     def mark_failed(self):
         """The scenario failed without raising: print the logs and keep the directory."""
         self.failed = True
@@ -629,7 +642,11 @@ class Kit:
             vm.stop()
             for s in vm.splats():
                 problems.append("vm %s kernel: %s" % (vm.name, s))
-        if self.daemon:
+        if self.daemon and hasattr(self, "daemon_stopped"):
+            if self.daemon_stopped != 0:
+                problems.append("vmbufd exited with %s after SIGTERM" % self.daemon_stopped)
+            self.daemon_log.close()
+        elif self.daemon:
             if self.daemon.poll() is not None:
                 problems.append("vmbufd died early with status %d" % self.daemon.returncode)
             else:

@@ -394,23 +394,49 @@ int main(void)
 		      le32toh(hr->locator_kind) == VIRTIO_VMBUF_LOCATOR_IVPOSITION,
 		      "HELLO answered: VM a, its pool located by IVPosition");
 	}
+	guest_alloc(2, 4096);
 	{
 		struct vhost_user_vring_state s = { 0, 0 };
+		struct virtio_vmbuf_alloc_resp *ar = (void *)(ram + RESP);
 
+		free_id = le64toh(ar->buffer_id);
+		CHECK(ar->resp.status == 0 && pool_used(core_pool_by_name(core, "p")) == 4096,
+		      "ALLOC of a page through the rings");
 		CHECK(exchange(VHOST_USER_GET_VRING_BASE, 0, &s, sizeof(s), NULL, 0) == 0 &&
 		      reply(VHOST_USER_GET_VRING_BASE, &s, sizeof(s)) == sizeof(s) && s.index == 0 &&
-		      s.num == 1, "GET_VRING_BASE stops the device: next index 1");
+		      s.num == 2, "GET_VRING_BASE stops the rings: next index 2");
+		CHECK(pool_used(core_pool_by_name(core, "p")) == 4096,
+		      "stopping the rings (a VM paused) keeps the VM's buffers");
 	}
-	/* Restart as after a guest driver reload: the same rings, from where they were. */
+	/* Resume as after a VM pause: the same rings, from where they were. */
 	kick[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	kick[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	CHECK(vring_fd(VHOST_USER_SET_VRING_KICK, 0, kick[0]) == 0 &&
 	      vring_fd(VHOST_USER_SET_VRING_KICK, 1, kick[1]) == 0 &&
 	      vring_state(VHOST_USER_SET_VRING_ENABLE, 0, 1) == 0 &&
 	      vring_state(VHOST_USER_SET_VRING_ENABLE, 1, 1) == 0, "rings restarted");
-	guest_hello(2);
-	CHECK(readable(call[0]) && le16toh(((struct vring_used *)(ram + CTL_USED))->idx) == 2,
-	      "the restarted device answers the next request");
+	guest_free(3, free_id);
+	CHECK(readable(call[0]) && le16toh(((struct vring_used *)(ram + CTL_USED))->idx) == 3 &&
+	      ((struct virtio_vmbuf_resp *)(ram + RESP))->status == 0 &&
+	      pool_used(core_pool_by_name(core, "p")) == 0,
+	      "the resumed session frees the buffer it allocated before the pause");
+	guest_alloc(4, 4096);
+	guest_hello(5);
+	CHECK(((struct virtio_vmbuf_resp *)(ram + RESP))->status == 0 &&
+	      pool_used(core_pool_by_name(core, "p")) == 0,
+	      "a second HELLO starts a new session: the old one's buffer is released");
+	guest_alloc(6, 4096);
+	{
+		struct virtio_vmbuf_hdr bye = { .type = htole32(VIRTIO_VMBUF_REQ_BYE) };
+
+		guest_request(7, &bye, sizeof(bye));
+		CHECK(((struct virtio_vmbuf_resp *)(ram + RESP))->status == 0 &&
+		      pool_used(core_pool_by_name(core, "p")) == 0,
+		      "BYE ends the session: the VM's buffer is released");
+		guest_alloc(8, 4096);
+		CHECK((int32_t)le32toh(((struct virtio_vmbuf_resp *)(ram + RESP))->status) ==
+		      -EPROTO, "after BYE, requests need a HELLO again (EPROTO)");
+	}
 	disconnect_backend();
 	make_eventfds();
 

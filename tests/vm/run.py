@@ -20,6 +20,13 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
   isolation      (transports that map single buffers) a VM's shared memory region, read
                  from outside through QMP, holds its own buffers and imports and nothing
                  of another VM's; a revoked import leaves it and reads zeros
+  lost_events    330 timelines reached while a guest is stopped: the device drops
+                 events (LOST) and the guest re-queries, every fence completes at once
+  unprivileged   uid 65534 in a guest: no access by default; given the node, its own
+                 view of handles and events, EPERM on root's exports, a fence cap, and
+                 dropped or timed-out fences give the daemon's waiters back
+  daemon_stop    vmbufd stops under running guests: fences and requests end with
+                 ENODEV at once, buffers keep their bytes
   fence_sync     implicit sync (poll and EXPORT_SYNC_FILE on an imported buffer wake
                  together, only after the producer signals), EACCES for a VM that
                  may not signal, EINVAL below the current value, the producer's
@@ -380,6 +387,136 @@ def scenario_stalled_daemon(t):
         kit.wait_used("p", 0)
         st, out = a.run("vmbuf alloc -p p -s 1M -f 0x11")
         assert st == 0, out
+
+
+def scenario_lost_events(t):
+    """More distinct timelines reach their points than a stopped guest can queue events
+    for (64 posted buffers, 256 waiting in the device): the device drops the oldest and
+    flags LOST, and the guest asks for every point it waits on (QUERY), so every fence
+    completes at once on resume, none by its (20 s) watchdog."""
+    n = 330
+    with t.kit("lostev", {"a": {}, "b": {"fence-timeout-ms": "20000"}},
+                   {"p": ("16M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        b.run("echo 1024 > /sys/module/vmbuf/parameters/max_fences_per_user")
+        a.hold("7", "fence_flood export p b %d" % n, suffix="", ready="exported %d" % n,
+               timeout=120)
+        b.hold("7", "fence_flood wait %d 1 15000" % n, suffix="", ready="armed %d" % n,
+               timeout=120)
+        b.qmp("stop")
+        try:
+            a.tell("7", "signal 1", "signalled 1 errors 0")
+        finally:
+            b.qmp("cont")
+        b.run("echo go >&7")
+        out = b.wait_file("/tmp/o7", "done", timeout=60)
+        m = re.search(r"done ok=(\d+) error=(\d+) pending=(\d+) last_ms=(\d+)", out)
+        assert m and int(m.group(1)) == n, out
+        assert int(m.group(4)) < 8000, "fences waited for their watchdog: " + out
+        _, dbg = b.run("cat /sys/kernel/debug/vmbuf/timelines")
+        m2 = re.search(r"requeries after lost events: (\d+)", dbg)
+        assert m2 and int(m2.group(1)) >= 1, dbg
+        print("%d fences, the last %s ms after resuming; %s re-queries" %
+              (n, m.group(4), m2.group(1)))
+        b.run("exec 7>&-")      # fence_flood wait has ended by itself
+        a.release("7")
+        kit.wait_used("p", 0)
+
+
+def scenario_unprivileged(t):
+    """An unprivileged user inside a guest (uid 65534): /dev/vmbuf and the heaps are
+    root's; given the node (as a udev rule for a group would), the user sees no other
+    file's handles in events, cannot revoke or signal root's exports even knowing the
+    handle (EPERM), holds at most max_fences_per_user fences (ENOSPC), and a dropped
+    or timed-out fence gives the daemon's waiter back at once."""
+    nobody = "asuser 65534 "
+    with t.kit("unpriv", {"a": {}, "b": {"fence-timeout-ms": "2000"}},
+                   {"p": ("16M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        a.fails(nobody + "vmbuf info", "EACCES")
+        a.fails(nobody + "vmbuf alloc -p p -s 4K", "EACCES")
+        _, mode = a.run("stat -c %a /dev/vmbuf /dev/dma_heap/vmbuf-p")
+        assert mode.split() == ["600", "600"], mode
+        for vm in (a, b):
+            vm.run("chmod 666 /dev/vmbuf")
+        # Root's and the user's event listeners in b; root in a exports to b.
+        b.spawn("vmbuf events > /tmp/evroot 2>&1")
+        b.spawn(nobody + "vmbuf events > /tmp/evuser 2>&1")
+        b.wait_file("/tmp/evroot", "listening")
+        b.wait_file("/tmp/evuser", "listening")
+        out = a.hold("7", "vmbuf export -p p -s 64K -f 0x42 -n cam -t b")
+        h = vmkit.handle_in(out)
+        b.wait_file("/tmp/evroot", "event OFFERED handle %s name 'cam'" % h)
+        b.wait_file("/tmp/evuser", "event OFFERED handle %s name 'cam'" % ("0" * 32))
+        # Knowing the handle is not enough to revoke or signal root's export.
+        a.fails(nobody + "vmbuf revoke " + h, "EPERM")
+        a.fails(nobody + "vmbuf signal %s 5" % h, "EPERM")
+        st, out = b.run(nobody + "vmbuf wait %s 1 -t 100" % h, check=False)
+        assert st == 1 and "error EPERM" in out, out
+        # Root in b waits (so the daemon sends b the TIMELINE event), a signals.
+        b.spawn("vmbuf wait %s 1 -t 20000 > /tmp/wroot 2>&1" % h)
+        time.sleep(0.5)
+        a.run("vmbuf signal %s 1" % h)
+        b.wait_file("/tmp/wroot", "reached 1")
+        b.wait_file("/tmp/evroot", "event TIMELINE handle %s" % h)
+        _, evuser = b.run("cat /tmp/evuser")
+        assert h not in evuser and "TIMELINE" not in evuser, evuser
+        # The user imports by name: its own view now has the handle; fences are capped.
+        b.run("echo 8 > /sys/module/vmbuf/parameters/max_fences_per_user")
+        out = b.hold("8", nobody + "vmbuf import -n cam -c 0x42")
+        assert "check 0x42 ok" in out, out
+        b.tell("8", "watch 8 100", "watching 8")
+        b.tell("8", "watch 1 100", "watch failed ENOSPC with 8 held")
+
+        def waiters(vm):
+            return [v for v in kit.status()["vms"] if v["name"] == vm][0]["waiters"]
+
+        assert waiters("b") == 8, kit.status()
+        b.tell("8", "drop", "dropped")
+        deadline = time.time() + 10
+        while waiters("b"):
+            assert time.time() < deadline, "dropped fences keep their waiters"
+            time.sleep(0.1)
+        # Fences that time out (b's fence timeout: 2 s) give their waiters back too.
+        b.tell("8", "watch 4 200", "watching 4")
+        assert waiters("b") == 4
+        time.sleep(3)
+        assert waiters("b") == 0, "timed-out fences keep their waiters"
+        b.tell("8", "drop", "dropped")
+        b.release("8")
+        _, out = b.run(nobody + "vmbuf import -n cam -c 0x42")     # still exported
+        assert "check 0x42 ok" in out, out
+        a.release("7")
+        kit.wait_used("p", 0)
+
+
+def scenario_daemon_stop(t):
+    """vmbufd stops (SIGTERM) under running guests: it tells them first, so a fence that
+    waits completes with ENODEV at once (not at its watchdog), later requests fail with
+    ENODEV at once, debugfs no longer shows a device, and the buffers guests still map
+    keep their bytes (nothing is zeroed under them)."""
+    with t.kit("dstop", {"a": {}, "b": {}}, {"p": ("16M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        out = a.hold("7", "vmbuf export -p p -s 1M -f seq:3 -n x -t b")
+        h = vmkit.handle_in(out)
+        b.hold("7", "vmbuf import -n x -c seq:3")
+        b.spawn("vmbuf wait %s 5 -t 60000 > /tmp/w 2>&1" % h)
+        time.sleep(0.5)
+        t0 = time.time()
+        assert kit.stop_daemon() == 0, "vmbufd did not exit 0 on SIGTERM"
+        out = b.wait_file("/tmp/w", "error", timeout=20)
+        assert "error ENODEV" in out, out
+        assert time.time() - t0 < 8, "the fence waited %.1f s" % (time.time() - t0)
+        for vm in (a, b):
+            t1 = time.time()
+            vm.fails("vmbuf alloc -p p -s 4K", "ENODEV")
+            assert time.time() - t1 < 5, "a request after the stop took %.1f s" % (time.time() - t1)
+            _, dbg = vm.run("cat /sys/kernel/debug/vmbuf/device")
+            assert "no control device" in dbg, dbg
+        a.tell("7", "check seq:3", "check seq:3 ok")
+        b.tell("7", "check seq:3", "check seq:3 ok")
+        for vm in (a, b):
+            vm.release("7")
 
 
 def scenario_heap_abi(t):

@@ -5,9 +5,9 @@
  * then exactly its payload, so fds that arrive belong to the message being
  * read. request.c-style table: {name, payload size range, fds allowed,
  * handler, replies}; the table's checks run before any handler. The device
- * model starts when both rings are complete and stops (releasing the VM's
- * state) at the first GET_VRING_BASE, which is how the frontend stops a
- * device the guest reset.
+ * model starts when both rings are complete and pauses (keeping the VM's
+ * session) at the first GET_VRING_BASE, which is how the frontend stops the
+ * rings for a VM that pauses and for a guest that resets alike.
  */
 #include "backend.h"
 
@@ -69,7 +69,7 @@ struct vub {
 	int backend_fd;		/* the backend channel: our requests to the frontend */
 	int wake;		/* written when a frontend message waits in @hdr */
 	bool msg_ready;		/* a whole frontend message waits, unhandled */
-	bool stopping;		/* the frontend waits for us: do not wait for it */
+	bool gone_unread;	/* told GONE; the guest has not read the config since */
 	/* Per-buffer mappings into shared memory region 0 (SHMEM negotiated). */
 	bool shm;
 	struct alloc shm_alloc;
@@ -197,9 +197,11 @@ static void vub_state(void *opaque, uint32_t state, int32_t error)
 	 * raise the guest's configuration interrupt; nobody waits for it.
 	 */
 	if (state == VIRTIO_VMBUF_STATE_GONE) {
-		r = vub_backend_send(b, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, NULL, 0, -1, false);
+		/* Acknowledged: QEMU raised the interrupt; the guest then reads GET_CONFIG. */
+		r = vub_backend_send(b, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, NULL, 0, -1, true);
 		if (r < 0)
 			log_debug("vm '%s': configuration change: %s", b->dev.name, strerror(-r));
+		b->gone_unread = r == 0;
 		return;
 	}
 	/* virtio has no BROKEN: tell the frontend through the queues' error eventfds. */
@@ -354,13 +356,13 @@ static bool vub_has(const struct vub *b, unsigned int protocol_feature)
 
 /*
  * Send one request of @size bytes on the backend channel, with @fd when it
- * maps one; with @wait, and when the frontend is not itself waiting for us,
- * wait for its acknowledgement too. 0 or a negative errno.
+ * maps one; with @wait, wait for its acknowledgement too (REPLY_ACK). 0 or a
+ * negative errno.
  */
 static int vub_backend_send(struct vub *b, uint32_t request, const void *body, uint32_t size,
 			    int fd, bool wait)
 {
-	bool ack = wait && !b->stopping && vub_has(b, VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	bool ack = wait && vub_has(b, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	struct vhost_user_hdr h = { request,
 				    VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY : 0), size };
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)body, size } };
@@ -658,13 +660,13 @@ static int vub_get_vring_base(struct vub *b, const void *p)
 	reply = (struct vhost_user_vring_state){ .index = s->index,
 						 .num = b->dev.vq[s->index].last_avail };
 	/*
-	 * The frontend stops the device: the guest reset it, or the VM stops.
-	 * It waits for this reply, so unmaps go out without waiting for theirs.
+	 * The frontend stops the rings: the VM pauses, or the guest resets the
+	 * device (the generic device sends the same for both). Either way the
+	 * session stays: a paused VM resumes it when the rings come back, a
+	 * guest driver that starts over says HELLO (which releases the old one)
+	 * and one that leaves says BYE first.
 	 */
-	b->stopping = true;
-	if (b->dev.state != VIRTIO_VMBUF_STATE_RESET)
-		device_reset(&b->dev);
-	b->stopping = false;
+	device_pause(&b->dev);
 	loop_remove(vr->kick_src);
 	vr->kick_src = NULL;
 	closep(&vr->kick);
@@ -775,6 +777,8 @@ static int vub_get_config(struct vub *b, const void *p)
 	if (c->offset < sizeof(cfg))
 		memcpy(reply->region, (uint8_t *)&cfg + c->offset,
 		       c->size < sizeof(cfg) - c->offset ? c->size : sizeof(cfg) - c->offset);
+	if (b->dev.state == VIRTIO_VMBUF_STATE_GONE)
+		b->gone_unread = false;
 	b->out_len = 12 + c->size;
 	return 0;
 }
@@ -1061,6 +1065,11 @@ void vub_free(struct vub *b)
 	closep(&b->sock);
 	closep(&b->wake);
 	free(b);
+}
+
+bool vub_gone_unread(const struct vub *b)
+{
+	return b->gone_unread;
 }
 
 int vub_sock(const struct vub *b)

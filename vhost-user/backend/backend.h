@@ -38,6 +38,13 @@ int vub_new(struct vub **out, struct loop *loop, int sock, struct core_vm *vm);
 /* Disconnect the VM from the core, unmap its memory, close every fd. */
 void vub_free(struct vub *b);
 
+/*
+ * The daemon told the VM it stops (device GONE) and the guest has not read
+ * its configuration since: the daemon waits a little for it before it
+ * closes the connection (a guest learns GONE only through GET_CONFIG).
+ */
+bool vub_gone_unread(const struct vub *b);
+
 int vub_sock(const struct vub *b);
 /*
  * An eventfd to watch beside the socket, with the same handling: it fires

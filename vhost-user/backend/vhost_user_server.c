@@ -144,6 +144,14 @@ fail:
 	return r;
 }
 
+bool vhost_user_server_gone_unread(const struct vhost_user_server *s)
+{
+	for (unsigned int i = 0; i < s->nvms; i++)
+		if (s->vms[i].conn && vub_gone_unread(s->vms[i].conn))
+			return true;
+	return false;
+}
+
 void vhost_user_server_free(struct vhost_user_server *s)
 {
 	if (!s)

@@ -11,6 +11,7 @@
 #ifndef VMBUF_VHOST_USER_SERVER_H
 #define VMBUF_VHOST_USER_SERVER_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct core;
@@ -21,5 +22,7 @@ struct vhost_user_server;
 int vhost_user_server_new(struct vhost_user_server **out, struct loop *loop, struct core *core,
 			  const char *socket_dir, gid_t gid);
 void vhost_user_server_free(struct vhost_user_server *s);
+/* After core_shutdown(): is a VM yet to read that its device is GONE? */
+bool vhost_user_server_gone_unread(const struct vhost_user_server *s);
 
 #endif

@@ -75,6 +75,18 @@ void device_reset(struct device *d)
 	device_show(d, VIRTIO_VMBUF_STATE_RESET, 0);
 }
 
+void device_pause(struct device *d)
+{
+	if (d->state != VIRTIO_VMBUF_STATE_LIVE)
+		return;
+	for (unsigned int i = 0; i < VIRTIO_VMBUF_NUM_VQS; i++)
+		vq_reset(&d->vq[i]);
+	log_debug("vm '%s': device paused", d->name);
+	device_show(d, VIRTIO_VMBUF_STATE_RESET, 0);
+}
+
+static void device_flush_events(struct device *d);
+
 void device_set_status(struct device *d, uint32_t status, const struct vq_mem *mem,
 		       const struct device_queue *q)
 {
@@ -109,6 +121,8 @@ void device_set_status(struct device *d, uint32_t status, const struct vq_mem *m
 		log_info("vm '%s': device live (control queue %u, event queue %u entries)",
 			 d->name, d->vq[VIRTIO_VMBUF_VQ_CTL].num, d->vq[VIRTIO_VMBUF_VQ_EVENT].num);
 	device_show(d, VIRTIO_VMBUF_STATE_LIVE, 0);
+	/* After a pause: what came meanwhile. */
+	device_flush_events(d);
 }
 
 /* Move pending events into the buffers the driver posted. */

@@ -91,6 +91,14 @@ void device_set_status(struct device *d, uint32_t status, const struct vq_mem *m
 /* Back to RESET: forget the queues and events, release the VM's state. */
 void device_reset(struct device *d);
 
+/*
+ * The transport stopped the queues without the driver resetting the device
+ * (a VM paused): RESET until device_set_status() starts it again, with the
+ * VM's state and the events waiting for it kept. The queues resume where
+ * the driver's used indexes say.
+ */
+void device_pause(struct device *d);
+
 /* A protocol violation: release the VM's state and stay BROKEN until a reset. */
 void device_break(struct device *d, const char *what, int err);
 

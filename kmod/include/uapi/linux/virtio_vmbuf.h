@@ -85,6 +85,7 @@ enum virtio_vmbuf_type {
 	VIRTIO_VMBUF_REQ_WATCH = 10,
 	VIRTIO_VMBUF_REQ_QUERY = 11,		/* with VIRTIO_VMBUF_F_QUERY */
 	VIRTIO_VMBUF_REQ_UNWATCH = 12,		/* with VIRTIO_VMBUF_F_QUERY */
+	VIRTIO_VMBUF_REQ_BYE = 13,		/* with VIRTIO_VMBUF_F_SESSION */
 };
 
 /**
@@ -118,6 +119,14 @@ struct virtio_vmbuf_resp {
 #define VIRTIO_VMBUF_F_NONE		0
 /* QUERY and UNWATCH; TIMELINE_REACHED events coalesced per export (see Events). */
 #define VIRTIO_VMBUF_F_QUERY		(1ull << 0)
+/*
+ * Sessions: a session is what the VM holds from one HELLO on. A second
+ * HELLO starts a new one (the old one is released, as at a reset); BYE (a
+ * bare header, answered with no payload) ends it while the driver leaves.
+ * A transport may stop and restart the queues (a VM paused on vhost-user)
+ * without ending it.
+ */
+#define VIRTIO_VMBUF_F_SESSION		(1ull << 1)
 
 struct virtio_vmbuf_hello {
 	struct virtio_vmbuf_hdr hdr;
