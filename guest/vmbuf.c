@@ -53,7 +53,9 @@ static void usage(FILE *out)
 		"                            implicit sync wait for that timeline point),\n"
 		"                            'implicit MS' (poll the buffer and its exported\n"
 		"                            sync_file together), 'watch N VALUE' (hold N fences\n"
-		"                            for that point), 'drop' (close them), 'quit' (or EOF)\n"
+		"                            for that point), 'drop' (close them), 'map' (keep a\n"
+		"                            mapping), 'peek OFFSET' (read a byte through it),\n"
+		"                            'quit' (or EOF)\n"
 		"Export options:\n"
 		"  -n, --name=NAME           name, unique in the pool (default: handle only)\n"
 		"  -t, --to=VM[,VM...]       VMs allowed to import (up to 8)\n"
@@ -203,6 +205,9 @@ static void drop_fences(void)
 	printf("dropped\n");
 }
 
+/* The mapping 'map' keeps for 'peek'. */
+static volatile uint8_t *kept_map;
+
 /* Keep @fd and answer commands from stdin until 'quit' or EOF. */
 static int hold(int fd, size_t size)
 {
@@ -237,9 +242,19 @@ static int hold(int fd, size_t size)
 			watch(fd, strtoul(arg, NULL, 0), strtoull(strchr(arg, ' ') + 1, NULL, 0));
 		else if (!strcmp(line, "drop"))
 			drop_fences();
+		else if (!strcmp(line, "map")) {
+			void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+			kept_map = m == MAP_FAILED ? NULL : m;
+			printf(kept_map ? "mapped\n" : "map failed %s\n", errname(errno));
+		} else if (!strcmp(line, "peek") && arg && kept_map) {
+			size_t off = strtoul(arg, NULL, 0) % size;
+
+			printf("peek %zu 0x%02x\n", off, kept_map[off]);	/* SIGBUS once revoked */
+		}
 		else if (line[0])
 			printf("unknown command '%s' (check, fill, attach, implicit, watch, drop, "
-			       "quit)\n", line);
+			       "map, peek, quit)\n", line);
 		fflush(stdout);
 	}
 	return 0;

@@ -31,6 +31,7 @@
 #define VMBUF_INTERNAL_H
 
 #include <linux/dma-buf.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/poll.h>
@@ -83,10 +84,16 @@ struct vmbuf_dev {
 	struct virtio_vmbuf_pool_info pools[VIRTIO_VMBUF_MAX_POOLS];
 };
 
-/* Pool memory a transport found (a BAR, a shared memory region). */
+/*
+ * Pool memory a transport found (a BAR, a shared memory region) for one of
+ * HELLO's pools. Reference-counted (vmbuf_pool.c): it outlives its device
+ * while buffers hold it; @release is the transport's, for the last put.
+ */
 struct vmbuf_pool {
-	struct list_head link;		/* vmbuf_pools */
-	struct device *dev;
+	struct kref ref;
+	void (*release)(struct vmbuf_pool *pool);
+	struct list_head link;		/* vmbuf_pools, while its device is there */
+	struct device *dev;		/* referenced */
 	const struct vmbuf_transport_ops *ops;
 	u32 locator_kind;		/* VIRTIO_VMBUF_LOCATOR_* */
 	u64 locator;			/* as HELLO names it: unforgeable by other VMs */
@@ -94,7 +101,7 @@ struct vmbuf_pool {
 	phys_addr_t phys;
 	resource_size_t size;
 
-	bool matched;			/* confirmed by HELLO */
+	bool dead;			/* its device went away; set under @lock */
 	u32 pool_id;
 	u64 data_offset;
 	char name[VIRTIO_VMBUF_NAME_MAX + 1];
@@ -104,7 +111,7 @@ struct vmbuf_pool {
 	char heap_node[VIRTIO_VMBUF_NAME_MAX + 20];
 	struct miscdevice heap;
 
-	struct mutex lock;		/* guards buffers, used, nbuffers */
+	struct mutex lock;		/* guards buffers, used, nbuffers, dead */
 	struct list_head buffers;
 	u64 used;
 	u32 nbuffers;
@@ -126,8 +133,11 @@ struct vmbuf_buffer {
 	char owner[VMBUF_NAME_MAX];
 	struct vmbuf_meta meta;
 
-	struct mutex lock;		/* guards attachments */
+	struct dma_buf *dmabuf;
+	struct mutex lock;		/* guards attachments, mapping, nvmas */
 	struct list_head attachments;
+	struct address_space *mapping;	/* of the dma-buf's file, once mmapped */
+	unsigned int nvmas;		/* user mappings */
 };
 
 extern struct mutex vmbuf_lock;
@@ -168,6 +178,8 @@ struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 
 				    u64 size, u32 fd_flags, struct vmbuf_buffer **out);
 /* The vmbuf buffer behind @dmabuf, or NULL when another driver exported it. */
 struct vmbuf_buffer *vmbuf_buffer_of(struct dma_buf *dmabuf);
+/* Its pool's device went away: take the user mappings away (under pool->lock). */
+void vmbuf_buffer_revoke(struct vmbuf_buffer *buf);
 
 /* vmbuf_heap.c */
 int vmbuf_heap_register(struct vmbuf_pool *pool);
@@ -175,14 +187,19 @@ void vmbuf_heap_unregister(struct vmbuf_pool *pool);
 
 /* vmbuf_pool.c */
 extern struct list_head vmbuf_pools;	/* under vmbuf_lock */
-/* A transport found pool memory (filled in but for the HELLO fields): match it. */
-void vmbuf_pool_add(struct vmbuf_pool *pool);
-/* A transport made pool memory for HELLO's pool @pi itself: use it as that pool. */
-void vmbuf_pool_add_bound(struct vmbuf_pool *pool, const struct virtio_vmbuf_pool_info *pi);
+/* HELLO's pool located at (@locator_kind, @locator), or NULL; under vmbuf_lock. */
+const struct virtio_vmbuf_pool_info *vmbuf_pool_info(u32 locator_kind, u64 locator);
+/*
+ * Use @pool (filled in by its transport: dev, ops, locator, memory, release)
+ * as HELLO's pool @pi and give it a heap: 0, or -EINVAL when the sizes differ.
+ * The transport holds the first reference until vmbuf_pool_remove().
+ */
+int vmbuf_pool_add(struct vmbuf_pool *pool, const struct virtio_vmbuf_pool_info *pi);
+/* The pool's device goes: see vmbuf_pool.c; drops the transport's reference. */
 void vmbuf_pool_remove(struct vmbuf_pool *pool);
-/* Match every pool against vmbuf_dev's HELLO; under vmbuf_lock. */
-void vmbuf_pools_match(void);
-/* The pool matched to daemon pool @pool_id, or NULL. */
+void vmbuf_pool_get(struct vmbuf_pool *pool);
+void vmbuf_pool_put(struct vmbuf_pool *pool);
+/* The pool of daemon pool @pool_id, referenced (vmbuf_pool_put()), or NULL. */
 struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id);
 
 /*
@@ -215,6 +232,8 @@ void vmbuf_fence_event(const struct virtio_vmbuf_event *ev);
 void vmbuf_fence_requery(void);
 /* Complete every pending fence with @error (device gone). */
 void vmbuf_fences_fail_all(int error);
+/* Complete every pending fence of @handle with @error (its pool went away). */
+void vmbuf_fence_end(const u8 *handle, int error);
 /* The caller's user (euid), for fence accounting: NULL without memory. */
 struct vmbuf_user *vmbuf_user_get(void);
 void vmbuf_user_put(struct vmbuf_user *u);

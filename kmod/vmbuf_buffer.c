@@ -8,6 +8,12 @@
  * Locking follows the dma-buf convention: map/unmap run under the
  * reservation lock taken by the core and only flip the attachment's state;
  * attach/detach/begin/end_cpu_access take buf->lock.
+ *
+ * User mappings are filled at fault time (a 2 MiB window around the fault
+ * at once), so vmbuf_buffer_revoke() can take them away when the pool's
+ * device goes: a later access gets SIGBUS, and no mapping can slip in
+ * between (the fault handler checks the pool under buf->lock). Every buffer
+ * holds a reference on its pool.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -130,14 +136,91 @@ static int vmbuf_end_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction 
 	return 0;
 }
 
+/* Pages filled per fault: a 2 MiB window (or the whole mapping if smaller). */
+#define VMBUF_FAULT_PAGES	512
+
+static vm_fault_t vmbuf_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vmbuf_buffer *buf = vma->vm_private_data;
+	unsigned long pfn = PHYS_PFN(buf->pool->phys + buf->offset) + vma->vm_pgoff;
+	unsigned long start, end, addr;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+
+	start = max(vma->vm_start, ALIGN_DOWN(vmf->address, VMBUF_FAULT_PAGES * PAGE_SIZE));
+	end = min(vma->vm_end, start + VMBUF_FAULT_PAGES * PAGE_SIZE);
+	mutex_lock(&buf->lock);
+	if (READ_ONCE(buf->pool->dead)) {
+		ret = VM_FAULT_SIGBUS;	/* the pool's device is gone */
+		goto out;
+	}
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		vm_fault_t r = vmf_insert_pfn(vma, addr,
+					      pfn + ((addr - vma->vm_start) >> PAGE_SHIFT));
+
+		/* The faulting page must be there; a neighbour mapped already is fine. */
+		if (r & VM_FAULT_ERROR && addr == (vmf->address & PAGE_MASK)) {
+			ret = r;
+			break;
+		}
+	}
+out:
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+static void vmbuf_vm_open(struct vm_area_struct *vma)
+{
+	struct vmbuf_buffer *buf = vma->vm_private_data;
+
+	mutex_lock(&buf->lock);
+	buf->nvmas++;
+	mutex_unlock(&buf->lock);
+}
+
+static void vmbuf_vm_close(struct vm_area_struct *vma)
+{
+	struct vmbuf_buffer *buf = vma->vm_private_data;
+
+	mutex_lock(&buf->lock);
+	buf->nvmas--;
+	mutex_unlock(&buf->lock);
+}
+
+static const struct vm_operations_struct vmbuf_vm_ops = {
+	.fault = vmbuf_fault,
+	.open = vmbuf_vm_open,
+	.close = vmbuf_vm_close,
+};
+
 static int vmbuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct vmbuf_buffer *buf = dmabuf->priv;
-	unsigned long pfn = PHYS_PFN(buf->pool->phys + buf->offset);
 
 	/* The core checked pgoff + pages against the size. Host RAM: write-back. */
-	return remap_pfn_range(vma, vma->vm_start, pfn + vma->vm_pgoff,
-			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+	if (READ_ONCE(buf->pool->dead))
+		return -ENODEV;
+#ifdef VMBUF_HAVE_VM_FLAGS_SET	/* Kbuild probes for it: Linux 6.3 on */
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+#else
+	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
+#endif
+	vma->vm_ops = &vmbuf_vm_ops;
+	vma->vm_private_data = buf;
+	mutex_lock(&buf->lock);
+	buf->mapping = vma->vm_file->f_mapping;
+	buf->nvmas++;
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+void vmbuf_buffer_revoke(struct vmbuf_buffer *buf)
+{
+	mutex_lock(&buf->lock);
+	/* A mapping exists only while a vma holds the dma-buf's file, and so its inode. */
+	if (buf->nvmas)
+		unmap_mapping_range(buf->mapping, 0, 0, 1);
+	mutex_unlock(&buf->lock);
 }
 
 static int vmbuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
@@ -171,6 +254,7 @@ static void vmbuf_release(struct dma_buf *dmabuf)
 	mutex_unlock(&pool->lock);
 	mutex_destroy(&buf->lock);
 	kfree(buf);
+	vmbuf_pool_put(pool);
 }
 
 static const struct dma_buf_ops vmbuf_dma_buf_ops = {
@@ -200,6 +284,8 @@ static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported,
 	struct vmbuf_buffer *buf;
 	struct dma_buf *dmabuf;
 
+	if (READ_ONCE(pool->dead))
+		return ERR_PTR(-ENODEV);
 	/* Trust but verify: the range must be inside the pool's data area. */
 	if (!size || off < pool->data_offset || off > pool->size || size > pool->size - off ||
 	    !PAGE_ALIGNED(off) || !PAGE_ALIGNED(size)) {
@@ -230,6 +316,8 @@ static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported,
 		kfree(buf);
 		return dmabuf;
 	}
+	buf->dmabuf = dmabuf;
+	vmbuf_pool_get(pool);
 	mutex_lock(&pool->lock);
 	list_add_tail(&buf->link, &pool->buffers);
 	pool->used += size;

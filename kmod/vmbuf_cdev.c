@@ -73,7 +73,7 @@ static int vmbuf_cdev_info(void __user *uarg)
 	list_for_each_entry(pool, &vmbuf_pools, link) {
 		struct vmbuf_pool_desc *d;
 
-		if (!pool->matched || info->npools >= VMBUF_MAX_POOLS)
+		if (info->npools >= VMBUF_MAX_POOLS)
 			continue;
 		d = &info->pools[info->npools++];
 		d->pool_id = pool->pool_id;
@@ -228,6 +228,8 @@ static int vmbuf_cdev_import(struct vmbuf_file *file, struct vmbuf_import __user
 	dmabuf = vmbuf_buffer_import(pool, le64_to_cpu(resp->import_id),
 				     le64_to_cpu(resp->offset), le64_to_cpu(resp->size),
 				     x->fd_flags, &buf);
+	x->pool_id = pool->pool_id;
+	vmbuf_pool_put(pool);	/* the buffer holds its own */
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
 		goto out_free;
@@ -246,7 +248,6 @@ static int vmbuf_cdev_import(struct vmbuf_file *file, struct vmbuf_import __user
 		goto out_free;
 	}
 	x->fd = fd;
-	x->pool_id = pool->pool_id;
 	x->size = buf->size;
 	memcpy(x->handle, buf->handle, sizeof(x->handle));
 	memcpy(x->name, buf->name, sizeof(x->name));
@@ -339,9 +340,9 @@ static int vmbuf_cdev_doorbell(struct vmbuf_doorbell __user *uarg)
 	pool = vmbuf_pool_by_id(x.pool_id);
 	if (!pool)
 		return -ENOENT;
-	if (!pool->ops->doorbell)
-		return -EOPNOTSUPP;
-	ret = pool->ops->doorbell(pool, x.peer, x.timeout_ms, &x.count);
+	ret = pool->ops->doorbell ? pool->ops->doorbell(pool, x.peer, x.timeout_ms, &x.count) :
+				    -EOPNOTSUPP;
+	vmbuf_pool_put(pool);
 	if (ret)
 		return ret;
 	return put_user(x.count, &uarg->count);

@@ -38,7 +38,7 @@ static int vmbuf_debugfs_pools_show(struct seq_file *s, void *unused)
 	list_for_each_entry(pool, &vmbuf_pools, link) {
 		mutex_lock(&pool->lock);
 		seq_printf(s, "pool %s id %u locator %#llx size %pa used %llu buffers %u heap %s\n",
-			   pool->matched ? pool->name : "(unmatched)", pool->pool_id,
+			   pool->name, pool->pool_id,
 			   pool->locator, &pool->size, pool->used, pool->nbuffers,
 			   pool->heap_registered ? pool->heap_node : "-");
 		list_for_each_entry(buf, &pool->buffers, link)

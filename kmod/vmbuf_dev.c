@@ -84,7 +84,6 @@ int vmbuf_dev_add(struct vmbuf_dev *dev)
 	down_write(&vmbuf_dev_sem);
 	mutex_lock(&vmbuf_lock);
 	vmbuf_dev = dev;
-	vmbuf_pools_match();
 	mutex_unlock(&vmbuf_lock);
 	up_write(&vmbuf_dev_sem);
 	return 0;

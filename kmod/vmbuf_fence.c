@@ -341,6 +341,26 @@ static void vmbuf_fence_reached(const u8 *handle, u64 value, int error, bool all
 	dma_fence_end_signalling(cookie);
 }
 
+void vmbuf_fence_end(const u8 *handle, int error)
+{
+	struct vmbuf_fence_obj *f, *tmp;
+	unsigned long flags;
+	bool cookie;
+
+	/* The export goes on in the daemon: its waiters for these go back. */
+	cookie = dma_fence_begin_signalling();
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
+		if (memcmp(f->handle, handle, VMBUF_HANDLE_SIZE))
+			continue;
+		del_timer(&f->watchdog);
+		vmbuf_fence_give_back(f);
+		vmbuf_fence_complete(f, error);
+	}
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	dma_fence_end_signalling(cookie);
+}
+
 void vmbuf_fence_event(const struct virtio_vmbuf_event *ev)
 {
 	vmbuf_fence_reached(ev->handle, le64_to_cpu(ev->value), (s32)le32_to_cpu(ev->error),

@@ -72,8 +72,7 @@ static long vmbuf_heap_alloc(struct vmbuf_pool *pool, unsigned int ucmd, void __
 
 static long vmbuf_heap_ioctl(struct file *file, unsigned int ucmd, unsigned long arg)
 {
-	struct miscdevice *misc = file->private_data;
-	struct vmbuf_pool *pool = container_of(misc, struct vmbuf_pool, heap);
+	struct vmbuf_pool *pool = file->private_data;
 
 	/* The core has one command; it matches by number. */
 	if (_IOC_NR(ucmd) != _IOC_NR(DMA_HEAP_IOCTL_ALLOC))
@@ -81,9 +80,28 @@ static long vmbuf_heap_ioctl(struct file *file, unsigned int ucmd, unsigned long
 	return vmbuf_heap_alloc(pool, ucmd, (void __user *)arg);
 }
 
+/* misc_open() gave us the miscdevice, under misc_mtx: removal cannot run meanwhile. */
+static int vmbuf_heap_open(struct inode *inode, struct file *file)
+{
+	struct vmbuf_pool *pool = container_of(file->private_data, struct vmbuf_pool, heap);
+
+	if (READ_ONCE(pool->dead))
+		return -ENODEV;
+	vmbuf_pool_get(pool);	/* an open heap keeps the pool, not its device */
+	file->private_data = pool;
+	return nonseekable_open(inode, file);
+}
+
+static int vmbuf_heap_release(struct inode *inode, struct file *file)
+{
+	vmbuf_pool_put(file->private_data);
+	return 0;
+}
+
 static const struct file_operations vmbuf_heap_fops = {
 	.owner = THIS_MODULE,
-	.open = nonseekable_open,
+	.open = vmbuf_heap_open,
+	.release = vmbuf_heap_release,
 	.unlocked_ioctl = vmbuf_heap_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

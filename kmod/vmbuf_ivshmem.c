@@ -2,8 +2,10 @@
 /*
  * vmbuf over ivshmem (transport T1, linux/vmbuf_ivshmem.h).
  *
- * Binds ivshmem-doorbell devices (1af4:1110) whose BAR2 starts with the
- * vmbuf region header and leaves every other ivshmem device alone.
+ * Binds the ivshmem-doorbell devices (1af4:1110) the daemon gave this VM,
+ * told apart by their IVPosition (the control device's is
+ * VMBUF_IVSHMEM_CTL_POSITION; a pool device's is the locator HELLO gives its
+ * pool), and leaves every other ivshmem device alone.
  *
  * The control device's region holds the virtio-vmbuf config and two
  * driver-side split rings (struct vmbuf_vring). Requests use fixed slots:
@@ -17,7 +19,8 @@
  * vector per queue plus one for configuration changes.
  *
  * A pool device's BAR2 is the pool's host memory: it gets struct pages and
- * a write-back mapping through devm_memremap_pages(MEMORY_DEVICE_GENERIC).
+ * a write-back mapping through memremap_pages(MEMORY_DEVICE_GENERIC), kept
+ * until the pool's last buffer is released.
  * Its locator is the IVPosition register (set by QEMU from the daemon's
  * socket, so no other VM can forge it); its one vector carries raw
  * doorbells from pool peers (VMBUF_IOC_DOORBELL).
@@ -449,15 +452,24 @@ static int vmbuf_ivshmem_doorbell(struct vmbuf_pool *p, u32 peer, u32 timeout_ms
 
 	if (!pool->has_irq)
 		return -EOPNOTSUPP;
+	/* The registers go with the device: ring only while it is there. */
+	mutex_lock(&p->lock);
+	if (p->dead) {
+		mutex_unlock(&p->lock);
+		return -ENODEV;
+	}
 	if (peer)
 		iowrite32(peer << 16, pool->regs + VMBUF_IVSHMEM_REG_DOORBELL);
+	mutex_unlock(&p->lock);
 	if (timeout_ms) {
 		left = wait_event_interruptible_timeout(pool->doorbell_wq,
 							(u64)atomic64_read(&pool->doorbells) !=
-							*count,
+							*count || READ_ONCE(p->dead),
 							msecs_to_jiffies(timeout_ms));
 		if (left < 0)
 			return left;
+		if (READ_ONCE(p->dead))
+			return -ENODEV;
 		if (!left)
 			return -ETIMEDOUT;
 	}
@@ -606,7 +618,6 @@ static void vmbuf_pool_setup_irq(struct vmbuf_ivshmem_pool *pool)
 {
 	struct pci_dev *pdev = pool->pdev;
 
-	init_waitqueue_head(&pool->doorbell_wq);
 	if (pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX) < 0)
 		return;
 	if (request_irq(pci_irq_vector(pdev, 0), vmbuf_pool_irq, 0, "vmbuf-pool", pool)) {
@@ -616,64 +627,101 @@ static void vmbuf_pool_setup_irq(struct vmbuf_ivshmem_pool *pool)
 	pool->has_irq = true;
 }
 
-static int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs)
+/* The last reference to the pool went (its device may be long gone). */
+static void vmbuf_pool_release(struct vmbuf_pool *p)
+{
+	struct vmbuf_ivshmem_pool *pool = container_of(p, struct vmbuf_ivshmem_pool, pool);
+
+	memunmap_pages(&pool->pgmap);
+	kfree(pool);
+}
+
+/*
+ * A device whose IVPosition HELLO names as a pool's locator: map its BAR2
+ * as that pool. Not devm: the pool outlives the device while buffers of it
+ * live (vmbuf_pool.c).
+ */
+static int vmbuf_pool_probe(struct pci_dev *pdev, void __iomem *regs,
+			    const struct virtio_vmbuf_pool_info *pi)
 {
 	struct device *dev = &pdev->dev;
 	struct vmbuf_ivshmem_pool *pool;
 	struct vmbuf_pool *p;
 	void *vaddr;
+	int ret;
 
-	pool = devm_kzalloc(dev, sizeof(*pool), GFP_KERNEL);
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return -ENOMEM;
 	p = &pool->pool;
 	pool->pdev = pdev;
 	pool->regs = regs;
+	init_waitqueue_head(&pool->doorbell_wq);
 	p->dev = dev;
 	p->ops = &vmbuf_ivshmem_ops;
+	p->release = vmbuf_pool_release;
 	p->locator_kind = VIRTIO_VMBUF_LOCATOR_IVPOSITION;
 	p->locator = ioread32(regs + VMBUF_IVSHMEM_REG_IVPOSITION);
 	p->phys = pci_resource_start(pdev, 2);
 	p->size = pci_resource_len(pdev, 2);
+	ret = -EINVAL;
 	if (!is_power_of_2(p->size) || p->size < VIRTIO_VMBUF_POOL_MIN ||
 	    !IS_ALIGNED(p->phys, VIRTIO_VMBUF_POOL_MIN)) {
 		dev_err(dev, "pool BAR %pa+%pa is not a 2 MiB-aligned power of two\n",
 			&p->phys, &p->size);
-		return -EINVAL;
+		goto err_free;
 	}
 	pool->pgmap.type = MEMORY_DEVICE_GENERIC;
 	pool->pgmap.range.start = p->phys;
 	pool->pgmap.range.end = p->phys + p->size - 1;
 	pool->pgmap.nr_range = 1;
-	vaddr = devm_memremap_pages(dev, &pool->pgmap);
+	vaddr = memremap_pages(&pool->pgmap, dev_to_node(dev));
 	if (IS_ERR(vaddr)) {
-		dev_err(dev, "cannot map pool memory with struct pages: %ld\n", PTR_ERR(vaddr));
-		return PTR_ERR(vaddr);
+		ret = PTR_ERR(vaddr);
+		dev_err(dev, "cannot map pool memory with struct pages: %d\n", ret);
+		goto err_free;
 	}
 	p->vaddr = vaddr;
+	ret = vmbuf_pool_add(p, pi);
+	if (ret) {
+		memunmap_pages(&pool->pgmap);
+		goto err_free;
+	}
 	vmbuf_pool_setup_irq(pool);
 	pci_set_drvdata(pdev, p);
-	vmbuf_pool_add(p);
 	return 0;
+
+err_free:
+	kfree(pool);
+	return ret;
 }
 
 static void vmbuf_pool_device_remove(struct vmbuf_pool *p)
 {
 	struct vmbuf_ivshmem_pool *pool = container_of(p, struct vmbuf_ivshmem_pool, pool);
 
-	vmbuf_pool_remove(p);
 	if (pool->has_irq) {
 		free_irq(pci_irq_vector(pool->pdev, 0), pool);
 		pci_free_irq_vectors(pool->pdev);
+		pool->has_irq = false;
 	}
+	vmbuf_pool_get(p);
+	vmbuf_pool_remove(p);		/* marks it dead */
+	wake_up_all(&pool->doorbell_wq);	/* doorbell waiters see it gone */
+	vmbuf_pool_put(p);
 }
 
 /* ---- the PCI driver ---- */
 
-/* Read the region header through a temporary mapping; the device is ours only if it matches. */
-static int vmbuf_read_header(struct pci_dev *pdev, struct vmbuf_ivshmem_region *hdr)
+/*
+ * Is this the VM's control device? Only the daemon's greeting gives a
+ * device IVPosition VMBUF_IVSHMEM_CTL_POSITION; its region is private, so
+ * its header can be checked too.
+ */
+static int vmbuf_ctl_check(struct pci_dev *pdev)
 {
 	resource_size_t len = pci_resource_len(pdev, 2);
+	struct vmbuf_ivshmem_region hdr;
 	void *map;
 
 	if (!(pci_resource_flags(pdev, 2) & IORESOURCE_MEM) || len < PAGE_SIZE)
@@ -681,54 +729,74 @@ static int vmbuf_read_header(struct pci_dev *pdev, struct vmbuf_ivshmem_region *
 	map = memremap(pci_resource_start(pdev, 2), PAGE_SIZE, MEMREMAP_WB);
 	if (!map)
 		return -ENOMEM;
-	memcpy(hdr, map, sizeof(*hdr));
+	memcpy(&hdr, map, sizeof(hdr));
 	memunmap(map);
-	if (le32_to_cpu(hdr->magic) != VMBUF_IVSHMEM_MAGIC)
+	if (le32_to_cpu(hdr.magic) != VMBUF_IVSHMEM_MAGIC ||
+	    le16_to_cpu(hdr.kind) != VMBUF_IVSHMEM_KIND_CTL)
 		return -ENODEV;
-	if (le16_to_cpu(hdr->version) != VIRTIO_VMBUF_VERSION) {
+	if (le16_to_cpu(hdr.version) != VIRTIO_VMBUF_VERSION) {
 		dev_err(&pdev->dev, "region version %u, this driver speaks %u\n",
-			le16_to_cpu(hdr->version), VIRTIO_VMBUF_VERSION);
+			le16_to_cpu(hdr.version), VIRTIO_VMBUF_VERSION);
 		return -ENODEV;
 	}
-	if (le64_to_cpu(hdr->size) != len) {
+	if (le64_to_cpu(hdr.size) != len) {
 		dev_err(&pdev->dev, "region header size does not match BAR2\n");
 		return -ENODEV;
 	}
 	return 0;
 }
 
+/*
+ * Which device is which comes from the IVPosition register, which QEMU sets
+ * from the daemon's socket and no guest can write: the control device has
+ * VMBUF_IVSHMEM_CTL_POSITION, a pool device a position HELLO names. Bytes
+ * in a pool region (which every member can write) decide nothing. A pool
+ * device probed before the control device said HELLO waits (deferred
+ * probe, retried when the control device is bound).
+ */
 static int vmbuf_ivshmem_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct vmbuf_ivshmem_region hdr;
+	struct virtio_vmbuf_pool_info pi;
 	void __iomem *regs;
+	bool found = false, live;
+	u32 position;
 	int ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
-	ret = vmbuf_read_header(pdev, &hdr);
-	if (ret)
-		return ret;	/* someone else's ivshmem device: stay away */
 	ret = pcim_iomap_regions(pdev, BIT(0), KBUILD_MODNAME);
 	if (ret)
 		return ret;
 	regs = pcim_iomap_table(pdev)[0];
+	position = ioread32(regs + VMBUF_IVSHMEM_REG_IVPOSITION);
+	if (position == VMBUF_IVSHMEM_CTL_POSITION) {
+		ret = vmbuf_ctl_check(pdev);
+		if (ret)
+			return ret;	/* someone else's ivshmem device: stay away */
+	} else if (position >= VMBUF_IVSHMEM_POOL_POSITION_MIN && position <= U16_MAX) {
+		mutex_lock(&vmbuf_lock);
+		live = vmbuf_dev && vmbuf_dev->locator_kind == VIRTIO_VMBUF_LOCATOR_IVPOSITION;
+		if (live && vmbuf_pool_info(VIRTIO_VMBUF_LOCATOR_IVPOSITION, position)) {
+			pi = *vmbuf_pool_info(VIRTIO_VMBUF_LOCATOR_IVPOSITION, position);
+			found = true;
+		}
+		mutex_unlock(&vmbuf_lock);
+		if (!live)
+			return -EPROBE_DEFER;	/* until the control device said HELLO */
+		if (!found) {
+			dev_info(&pdev->dev, "IVPosition %#x is no pool of this VM: left alone\n",
+				 position);
+			return -ENODEV;
+		}
+	} else {
+		return -ENODEV;
+	}
 	ret = pci_request_region(pdev, 2, KBUILD_MODNAME);
 	if (ret)
 		return ret;
 	pci_set_master(pdev);
-
-	switch (le16_to_cpu(hdr.kind)) {
-	case VMBUF_IVSHMEM_KIND_CTL:
-		ret = vmbuf_ctl_probe(pdev, regs);
-		break;
-	case VMBUF_IVSHMEM_KIND_POOL:
-		ret = vmbuf_pool_probe(pdev, regs);
-		break;
-	default:
-		dev_err(&pdev->dev, "unknown region kind %u\n", le16_to_cpu(hdr.kind));
-		ret = -ENODEV;
-	}
+	ret = found ? vmbuf_pool_probe(pdev, regs, &pi) : vmbuf_ctl_probe(pdev, regs);
 	if (ret)
 		pci_release_region(pdev, 2);
 	return ret;

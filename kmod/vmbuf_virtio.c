@@ -25,6 +25,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kref.h>
 #include <linux/memremap.h>
 #include <linux/scatterlist.h>
 #include <linux/semaphore.h>
@@ -60,9 +61,8 @@ struct vmbuf_virtio {
 	struct work_struct gone_work;
 	struct virtio_vmbuf_event *events;
 
-	/* Shared memory region 0, where the device maps single buffers (locator kind SHM). */
-	struct dev_pagemap pgmap;
-	struct vmbuf_pool *pools;
+	/* Pools over shared memory region 0, where the device maps single buffers (SHM). */
+	struct vmbuf_pool **pools;
 	unsigned int npools;
 };
 
@@ -301,13 +301,45 @@ static void vmbuf_virtio_free_unused(struct vmbuf_virtio *vv)
 		;
 }
 
+/*
+ * Shared memory region 0 with struct pages, shared by the pools over it and
+ * kept, like they are, until their last buffer is released.
+ */
+struct vmbuf_virtio_shm {
+	struct kref ref;
+	struct dev_pagemap pgmap;
+};
+
+struct vmbuf_virtio_pool {
+	struct vmbuf_pool pool;
+	struct vmbuf_virtio_shm *shm;
+};
+
+static void vmbuf_virtio_shm_free(struct kref *ref)
+{
+	struct vmbuf_virtio_shm *shm = container_of(ref, struct vmbuf_virtio_shm, ref);
+
+	memunmap_pages(&shm->pgmap);
+	kfree(shm);
+}
+
+static void vmbuf_virtio_pool_release(struct vmbuf_pool *p)
+{
+	struct vmbuf_virtio_pool *vp = container_of(p, struct vmbuf_virtio_pool, pool);
+
+	kref_put(&vp->shm->ref, vmbuf_virtio_shm_free);
+	kfree(vp);
+}
+
 /* Locator kind SHM: pools over shared memory region 0, one vmbuf_pool per HELLO pool. */
 static int vmbuf_virtio_shm_pools(struct vmbuf_virtio *vv)
 {
 	struct device *dev = &vv->vdev->dev;
 	struct virtio_shm_region region;
+	struct vmbuf_virtio_shm *shm;
 	unsigned int i;
 	void *vaddr;
+	int ret = 0;
 
 	if (!virtio_get_shm_region(vv->vdev, &region, 0)) {
 		dev_err(dev, "the device maps buffers but has no shared memory region 0\n");
@@ -318,40 +350,64 @@ static int vmbuf_virtio_shm_pools(struct vmbuf_virtio *vv)
 			region.addr, region.len);
 		return -EINVAL;
 	}
-	vv->pgmap.type = MEMORY_DEVICE_GENERIC;
-	vv->pgmap.range.start = region.addr;
-	vv->pgmap.range.end = region.addr + region.len - 1;
-	vv->pgmap.nr_range = 1;
-	vaddr = devm_memremap_pages(dev, &vv->pgmap);
+	shm = kzalloc(sizeof(*shm), GFP_KERNEL);
+	if (!shm)
+		return -ENOMEM;
+	kref_init(&shm->ref);
+	shm->pgmap.type = MEMORY_DEVICE_GENERIC;
+	shm->pgmap.range.start = region.addr;
+	shm->pgmap.range.end = region.addr + region.len - 1;
+	shm->pgmap.nr_range = 1;
+	vaddr = memremap_pages(&shm->pgmap, dev_to_node(dev));
 	if (IS_ERR(vaddr)) {
 		dev_err(dev, "cannot map the shared memory region with struct pages: %ld\n",
 			PTR_ERR(vaddr));
+		kfree(shm);
 		return PTR_ERR(vaddr);
 	}
-	vv->pools = devm_kcalloc(dev, vv->dev.npools, sizeof(*vv->pools), GFP_KERNEL);
-	if (!vv->pools)
-		return -ENOMEM;
-	for (i = 0; i < vv->dev.npools; i++) {
-		struct vmbuf_pool *pool = &vv->pools[i];
+	vv->pools = kcalloc(vv->dev.npools, sizeof(*vv->pools), GFP_KERNEL);
+	for (i = 0; vv->pools && i < vv->dev.npools; i++) {
+		struct vmbuf_virtio_pool *vp = kzalloc(sizeof(*vp), GFP_KERNEL);
+		struct vmbuf_pool *pool;
 
+		if (!vp) {
+			ret = -ENOMEM;
+			break;
+		}
+		pool = &vp->pool;
 		pool->dev = dev;
 		pool->ops = &vmbuf_virtio_ops;
+		pool->release = vmbuf_virtio_pool_release;
 		pool->locator_kind = VIRTIO_VMBUF_LOCATOR_SHM;
 		pool->locator = le64_to_cpu(vv->dev.pools[i].locator);
 		pool->phys = region.addr;
 		pool->vaddr = vaddr;
 		pool->size = region.len;
-		vmbuf_pool_add_bound(pool, &vv->dev.pools[i]);
-		vv->npools++;
+		vp->shm = shm;
+		kref_get(&shm->ref);
+		ret = vmbuf_pool_add(pool, &vv->dev.pools[i]);
+		if (ret) {
+			kref_put(&shm->ref, vmbuf_virtio_shm_free);
+			kfree(vp);
+			break;
+		}
+		vv->pools[vv->npools++] = pool;
 	}
-	dev_info(dev, "buffers mapped one at a time into a %llu MiB region\n", region.len >> 20);
-	return 0;
+	kref_put(&shm->ref, vmbuf_virtio_shm_free);	/* the pools hold it now */
+	if (!vv->pools)
+		return -ENOMEM;
+	if (!ret)
+		dev_info(dev, "buffers mapped one at a time into a %llu MiB region\n",
+			 region.len >> 20);
+	return ret;
 }
 
 static void vmbuf_virtio_remove_pools(struct vmbuf_virtio *vv)
 {
 	while (vv->npools)
-		vmbuf_pool_remove(&vv->pools[--vv->npools]);
+		vmbuf_pool_remove(vv->pools[--vv->npools]);
+	kfree(vv->pools);
+	vv->pools = NULL;
 }
 
 static int vmbuf_virtio_probe(struct virtio_device *vdev)

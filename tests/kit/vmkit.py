@@ -91,11 +91,14 @@ QEMU_TREE = os.environ.get("VMBUF_QEMU_TREE", "/var/cache/vmbuf-tests/trixie")
 
 
 def ivshmem_pools(kit, vm, pools):
-    """One ivshmem-doorbell device per pool, on the VM's own socket for it."""
+    """One ivshmem-doorbell device per pool, on the VM's own socket for it, each behind a
+    PCIe root port of its own so that it can be hot-unplugged (QMP device_del POOL)."""
     args = []
     for i, pool in enumerate(pools):
-        args += ["-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock" % (i, kit.sockdir, vm, pool),
-                 "-device", "ivshmem-doorbell,chardev=pool%d,vectors=1" % i]
+        args += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=0" % (i, i + 1),
+                 "-chardev", "socket,id=pool%d,path=%s/%s/pool-%s.sock" % (i, kit.sockdir, vm, pool),
+                 "-device", "ivshmem-doorbell,id=%s,bus=rp%d,chardev=pool%d,vectors=%d"
+                 % (pool, i, i, kit.pool_vectors)]
     return args
 
 
@@ -171,7 +174,8 @@ class Paths:
                            os.path.join(self.build, "tests", "vm", "guest", "heap_abi"),
                            os.path.join(self.build, "tests", "vm", "guest", "udmabuf_test"),
                            os.path.join(self.build, "tests", "vm", "guest", "asuser"),
-                           os.path.join(self.build, "tests", "vm", "guest", "fence_flood")]
+                           os.path.join(self.build, "tests", "vm", "guest", "fence_flood"),
+                           os.path.join(self.build, "tests", "vm", "guest", "poke")]
         # tests/deps.sh records the guest kernel beside the VM scenarios.
         here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm")
         ver = os.environ.get("VMBUF_KERNEL_VERSION")
@@ -503,6 +507,7 @@ class Kit:
         self.pools = pools
         self.daemon = None
         self.vm_class = LibvirtVM if libvirt else VM
+        self.pool_vectors = 1      # doorbell vectors of each pool device (ivshmem)
         conf = ["[vmbufd]", "socket-dir = " + self.sockdir]
         if libvirt:
             # libvirt runs QEMU as libvirt-qemu: give its group the VM sockets, and

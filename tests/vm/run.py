@@ -27,6 +27,10 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
                  dropped or timed-out fences give the daemon's waiters back
   daemon_stop    vmbufd stops under running guests: fences and requests end with
                  ENODEV at once, buffers keep their bytes
+  pool_remove    (ivshmem) a pool device hot-unplugged and unbound under live users:
+                 ENODEV for fences, SIGBUS for mappings, memory back once released
+  rogue_header   (ivshmem) a member rewrites the pool header as a control region's:
+                 later VMs still find their pool and their control device
   fence_sync     implicit sync (poll and EXPORT_SYNC_FILE on an imported buffer wake
                  together, only after the producer signals), EACCES for a VM that
                  may not signal, EINVAL below the current value, the producer's
@@ -517,6 +521,97 @@ def scenario_daemon_stop(t):
         b.tell("7", "check seq:3", "check seq:3 ok")
         for vm in (a, b):
             vm.release("7")
+
+
+def pool_device(vm, size):
+    """PCI address of the VM's ivshmem device whose BAR2 is @size bytes (a pool's)."""
+    _, out = vm.run("for d in /sys/bus/pci/devices/*; do "
+                    "[ \"$(cat $d/vendor):$(cat $d/device)\" = 0x1af4:0x1110 ] && "
+                    "echo ${d##*/} $(sed -n 3p $d/resource); done; true")
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 4 and int(f[2], 16) - int(f[1], 16) + 1 == size:
+            return f[0]
+    vmkit._fail("vm %s: no ivshmem device with a %d-byte BAR2: %s" % (vm.name, size, out))
+
+
+def scenario_pool_remove(t):
+    """A pool device goes away under live users (ivshmem: QMP device_del behind a PCIe
+    root port, and sysfs unbind): a waiting fence ends with ENODEV, a process touching
+    its mapping gets SIGBUS, the heap goes, no splat (and none on the debug kernel), and
+    the memory returns to the pool once every holder let go."""
+    assert not t.maps_per_buffer, "pool devices are the ivshmem transport's"
+    with t.kit("poolrm", {"a": {}, "b": {}}, {"p": ("16M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        out = a.hold("7", "vmbuf export -p p -s 1M -f 0x5a -n x -t b")
+        h = vmkit.handle_in(out)
+        # b imports, maps, and waits on the export's timeline; the holder says how it ends.
+        b.hold("7", "sh -c 'vmbuf import -n x -c 0x5a -k; echo exit $?'", suffix="")
+        b.tell("7", "map", "mapped")
+        b.tell("7", "peek 4096", "peek 4096 0x5a")
+        b.spawn("vmbuf wait %s 5 -t 60000 > /tmp/w 2>&1" % h)
+        time.sleep(0.5)
+        b.qmp("device_del", id="p")
+        deadline = time.time() + 30
+        while "pool 'p' removed" not in b.run("dmesg | grep vmbuf")[1]:
+            assert time.time() < deadline, "b never removed the pool device"
+            time.sleep(0.2)
+        out = b.wait_file("/tmp/w", "error")
+        assert "error ENODEV" in out, out
+        b.run("echo 'peek 4096' >&7")
+        b.wait_file("/tmp/o7", "exit 135")     # 128 + SIGBUS
+        b.run("exec 7>&-")
+        st, out = b.run("test -e /dev/dma_heap/vmbuf-p; echo heap $?")
+        assert "heap 1" in out, out
+        b.fails("vmbuf alloc -p p -s 4K", "ENOENT")
+        # b's import went with its holder; a still holds its buffer, then lets go.
+        deadline = time.time() + 20
+        while kit.pool_status("p")["buffers"][0]["refs"] != 1:
+            assert time.time() < deadline, kit.pool_status("p")
+            time.sleep(0.2)
+        a.tell("7", "check 0x5a", "check 0x5a ok")
+        a.release("7")
+        kit.wait_used("p", 0)
+
+        # The same through sysfs: unbind a's pool device while a maps a buffer of it.
+        a.hold("8", "sh -c 'vmbuf alloc -p p -s 2M -f 0x33 -k; echo exit $?'", suffix="")
+        a.tell("8", "map", "mapped")
+        dev = pool_device(a, 16 << 20)
+        a.run("echo %s > /sys/bus/pci/drivers/vmbuf/unbind" % dev)
+        a.run("echo 'peek 0' >&8")
+        a.wait_file("/tmp/o8", "exit 135")
+        a.run("exec 8>&-")
+        kit.wait_used("p", 0)
+
+
+def scenario_rogue_header(t):
+    """A pool member that writes the pool's header (here through sysfs, without vmbuf.ko)
+    can no longer deny the pool to VMs that probe later, nor make them take the pool
+    device for their control device: guests tell devices apart by IVPosition, which
+    only the daemon sets."""
+    assert not t.maps_per_buffer, "pool devices are the ivshmem transport's"
+    with t.kit("rogue", {"a": {}, "b": {}}, {"p": ("16M", ["a", "b"])}) as kit:
+        kit.pool_vectors = 3        # as many as a control device has
+        a = kit.boot("a")
+        dev = pool_device(a, 16 << 20)
+        # A rogue member drives the BAR itself (the kernel refuses to map a BAR a driver
+        # holds) and writes a control region's header (magic, version 2, kind 1, size
+        # 16 MiB) over the pool's.
+        a.run("echo %s > /sys/bus/pci/drivers/vmbuf/unbind" % dev)
+        a.run("poke /sys/bus/pci/devices/%s/resource2 0 564d424602000100%s" %
+              (dev, (16 << 20).to_bytes(8, "little").hex()))
+        b = kit.boot("b")
+        _, info = b.run("vmbuf info")
+        assert "pool p" in info and "heap yes" in info, info
+        out = b.hold("7", "vmbuf alloc -p p -s 1M -f 0x21")
+        assert "allocated" in out, out
+        assert "second vmbuf control device" not in b.console_text(), b.console_text()
+        b.release("7")
+        # b reloads the module: still its pool, whatever the header says.
+        b.run("rmmod vmbuf && insmod /vmbuf.ko")
+        _, info = b.run("sleep 1; vmbuf info")
+        assert "pool p" in info and "heap yes" in info, info
+        kit.wait_used("p", 0)
 
 
 def scenario_heap_abi(t):

@@ -34,6 +34,7 @@ extern const struct core_vm_ops ivshmem_pool_core_ops;
 
 static inline uint16_t ivshmem_position(unsigned int pool_id, unsigned int slot)
 {
+	/* Pool ids start at 1: every pool position is VMBUF_IVSHMEM_POOL_POSITION_MIN or more. */
 	return (uint16_t)(pool_id << 8 | slot);
 }
 

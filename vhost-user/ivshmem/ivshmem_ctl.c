@@ -28,7 +28,7 @@
 #include "util.h"
 #include <linux/vmbuf_ivshmem.h>
 
-#define IVCTL_VM_PEER 1
+#define IVCTL_VM_PEER VMBUF_IVSHMEM_CTL_POSITION
 
 struct ivctl {
 	struct device dev;

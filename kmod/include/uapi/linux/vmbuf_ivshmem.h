@@ -41,6 +41,19 @@
 #define VMBUF_IVSHMEM_POOL_VECTORS	1	/* pool devices: VM-to-VM doorbell */
 #define VMBUF_IVSHMEM_DAEMON_PEER	0	/* the daemon's ivshmem peer id */
 
+/*
+ * Peer ids, which QEMU shows in the read-only IVPosition register and which
+ * come from the daemon's socket, never from guest memory: the guest tells
+ * its devices apart by them. The VM's control device has
+ * VMBUF_IVSHMEM_CTL_POSITION; a pool device has (pool id << 8) | VM slot,
+ * at least VMBUF_IVSHMEM_POOL_POSITION_MIN (pool ids start at 1). A pool
+ * device is used only when HELLO names its position as a pool's locator;
+ * the region header of a pool, which every member can write, decides
+ * nothing.
+ */
+#define VMBUF_IVSHMEM_CTL_POSITION	1
+#define VMBUF_IVSHMEM_POOL_POSITION_MIN	0x100
+
 /* BAR0 registers of an ivshmem device (QEMU docs/specs/ivshmem-spec.rst). */
 #define VMBUF_IVSHMEM_REG_INTRMASK	0
 #define VMBUF_IVSHMEM_REG_INTRSTATUS	4
@@ -61,7 +74,9 @@
  *
  * Written by the daemon when the region is created. Every member of a pool
  * can write the pool's header, so a guest trusts only what the HELLO
- * response (received through its private control region) says.
+ * response (received through its private control region) says; a control
+ * region is private, and its header is checked only on a device whose
+ * IVPosition is VMBUF_IVSHMEM_CTL_POSITION.
  */
 struct vmbuf_ivshmem_region {
 	__le32 magic;
