@@ -30,6 +30,7 @@
 #ifndef VMBUF_INTERNAL_H
 #define VMBUF_INTERNAL_H
 
+#include <linux/bits.h>
 #include <linux/dma-buf.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -208,8 +209,8 @@ struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id);
  */
 #define VMBUF_FILE_EVENTS	64	/* event records waiting to be read */
 #define VMBUF_FILE_HANDLES	4096	/* handles one file may name (ENOSPC beyond) */
-#define VMBUF_FILE_MADE		(1u << 0)	/* it exported the buffer */
-#define VMBUF_FILE_IMPORTED	(1u << 1)	/* it imported it */
+#define VMBUF_FILE_MADE		BIT(0)	/* it exported the buffer */
+#define VMBUF_FILE_IMPORTED	BIT(1)	/* it imported it */
 
 struct vmbuf_file {
 	struct list_head link;		/* vmbuf_files */

@@ -159,7 +159,9 @@ static int vmbuf_cdev_export(struct vmbuf_file *file, struct vmbuf_export __user
 		goto out_put;
 	ret = vmbuf_file_learn(file, resp.handle, VMBUF_FILE_MADE);
 	if (ret) {
-		struct virtio_vmbuf_revoke rv = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_REVOKE) };
+		struct virtio_vmbuf_revoke rv = {
+			.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_REVOKE),
+		};
 		struct virtio_vmbuf_resp rr;
 
 		/* This file could not name it: take the export back. */

@@ -108,6 +108,7 @@ struct vmbuf_pool *vmbuf_pool_by_id(u32 pool_id)
 void vmbuf_pool_remove(struct vmbuf_pool *pool)
 {
 	struct vmbuf_buffer *buf;
+	bool held;
 
 	mutex_lock(&vmbuf_lock);
 	list_del(&pool->link);
@@ -121,8 +122,9 @@ void vmbuf_pool_remove(struct vmbuf_pool *pool)
 		if (buf->exported || buf->imported)
 			vmbuf_fence_end(buf->handle, -ENODEV);
 	}
+	held = !list_empty(&pool->buffers);
 	mutex_unlock(&pool->lock);
 	dev_info(pool->dev, "pool '%s' removed%s\n", pool->name,
-		 list_empty(&pool->buffers) ? "" : "; its memory stays until its buffers are released");
+		 held ? "; its memory stays until its buffers are released" : "");
 	vmbuf_pool_put(pool);
 }
