@@ -4,6 +4,8 @@
 #   unit, daemon   host tests, under ASan and UBSan
 #   kbuild         checkpatch on the module (the 6.1 and 6.12 builds are build steps)
 #   vm             QEMU guests with vmbuf.ko against the real vmbufd (also under ASan)
+#   debug          the module's scenarios and a guest ioctl fuzzer on a debug kernel
+#                  (KASAN, lockdep, UBSAN, DEBUG_OBJECTS, DMA_API_DEBUG; tests/kernel/)
 #   libvirt        the same through a real libvirtd (started here if not running)
 #   install        meson install layout, libvmbuf linkage, systemd-analyze, dkms build
 #   bench          the fence round-trip benchmark, briefly
@@ -30,7 +32,8 @@ setup() {
 	fi
 }
 
-setup build-test -Dsanitize_host=true -Dcompat_kernel_dir=auto -Dvm_tests=enabled \
+setup build-test -Dsanitize_host=true -Dcompat_kernel_dir=auto -Ddebug_kernel_dir=auto \
+	-Dvm_tests=enabled \
 	-Dprefix=/usr -Dsysconfdir=/etc -Ddkms=true
 ninja -C build-test
 CC=clang setup build-fuzz -Dguest=false -Dvm_tests=disabled -Dfuzz=enabled -Dkernel_dir=none \

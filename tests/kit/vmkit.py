@@ -30,8 +30,12 @@ import tempfile
 import time
 import traceback
 
+# What the kernel prints when something is wrong; the debug kernel's checkers included
+# (lockdep, KASAN, UBSAN, DEBUG_OBJECTS, DMA_API_DEBUG, hung tasks).
 SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection fault|"
-                   r"possible circular locking|refcount_t:|UBSAN:|KASAN:|"
+                   r"possible circular locking|possible recursive locking|"
+                   r"inconsistent lock state|suspicious RCU usage|lock held when returning|"
+                   r"refcount_t:|UBSAN:|KASAN:|ODEBUG:|DMA-API:|blocked for more than|"
                    r"kernel BUG|Call Trace:")
 
 INIT = r"""#!/bin/busybox sh
@@ -163,11 +167,14 @@ TRANSPORTS = {t.name: t for t in (Ivshmem(), VhostUser())}
 
 
 class Paths:
-    def __init__(self, build):
+    """The build's programs and module, and the guest kernel (Debian's, or @kernel with
+    its own @module, e.g. the debug kernel)."""
+
+    def __init__(self, build, kernel=None, module=None):
         self.build = os.path.abspath(build)
         self.vmbufd = os.path.join(self.build, "host", "daemon", "vmbufd")
         self.vmbufctl = os.path.join(self.build, "host", "ctl", "vmbufctl")
-        self.ko = os.path.join(self.build, "kmod", "vmbuf.ko")
+        self.ko = module or os.path.join(self.build, "kmod", "vmbuf.ko")
         self.guest_bins = [os.path.join(self.build, "guest", "vmbuf"),
                            os.path.join(self.build, "guest", "vmbuf-demo"),
                            os.path.join(self.build, "guest", "vmbuf-bench"),
@@ -175,7 +182,8 @@ class Paths:
                            os.path.join(self.build, "tests", "vm", "guest", "udmabuf_test"),
                            os.path.join(self.build, "tests", "vm", "guest", "asuser"),
                            os.path.join(self.build, "tests", "vm", "guest", "fence_flood"),
-                           os.path.join(self.build, "tests", "vm", "guest", "poke")]
+                           os.path.join(self.build, "tests", "vm", "guest", "poke"),
+                           os.path.join(self.build, "tests", "vm", "guest", "ioctl_fuzz")]
         # tests/deps.sh records the guest kernel beside the VM scenarios.
         here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm")
         ver = os.environ.get("VMBUF_KERNEL_VERSION")
@@ -185,7 +193,7 @@ class Paths:
                     ver = f.read().strip()
             except OSError:
                 _fail("no guest kernel: run tests/deps.sh (writes tests/vm/.kernel-version)")
-        self.kernel = os.environ.get("VMBUF_KERNEL", "/boot/vmlinuz-" + ver)
+        self.kernel = kernel or os.environ.get("VMBUF_KERNEL", "/boot/vmlinuz-" + ver)
         for p in [self.vmbufd, self.vmbufctl, self.ko, self.kernel] + self.guest_bins:
             if not os.path.exists(p):
                 _fail("missing " + p)
@@ -494,12 +502,13 @@ def virsh(*args):
 class Kit:
     """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members][, {key: value}])}."""
 
-    def __init__(self, name, build, vms, pools, libvirt=False, transport="ivshmem"):
+    def __init__(self, name, build, vms, pools, libvirt=False, transport="ivshmem",
+                 kernel=None, module=None):
         if transport not in TRANSPORTS:
             _fail("unknown transport %r (known: %s)" % (transport, ", ".join(TRANSPORTS)))
         self.transport = TRANSPORTS[transport]
         self.failed = False
-        self.paths = Paths(build)
+        self.paths = Paths(build, kernel, module)
         self.tmp = tempfile.mkdtemp(prefix="vmbuf-%s-" % name)
         self.sockdir = os.path.join(self.tmp, "run")
         self.vms = {}
@@ -690,16 +699,20 @@ def add_transport_argument(ap):
 
 
 class Target:
-    """What a scenario runs on: the build tree and the transport."""
+    """What a scenario runs on: the build tree, the transport, and the guest kernel
+    (None: Debian's) with the module built for it."""
 
-    def __init__(self, build, transport):
+    def __init__(self, build, transport, kernel=None, module=None):
         self.build = build
         self.transport = transport
+        self.kernel = kernel
+        self.module = module
         # Whether the transport gives a VM single buffers rather than whole pools.
         self.maps_per_buffer = TRANSPORTS[transport].maps_per_buffer
 
     def kit(self, name, vms, pools, **kw):
-        return Kit(name, self.build, vms, pools, transport=self.transport, **kw)
+        return Kit(name, self.build, vms, pools, transport=self.transport, kernel=self.kernel,
+                   module=self.module, **kw)
 
 
 def main(namespace, doc=None, around=None):
@@ -716,6 +729,8 @@ def main(namespace, doc=None, around=None):
     ap.add_argument("scenario", help="NAME@TRANSPORT; NAME: %s; TRANSPORT: %s (default ivshmem)"
                     % (", ".join(sorted(scenarios)), ", ".join(TRANSPORTS)))
     ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--kernel", help="guest kernel image (default: Debian's, tests/deps.sh)")
+    ap.add_argument("--module", help="vmbuf.ko built for --kernel")
     args = ap.parse_args()
     name, _, transport = args.scenario.partition("@")
     transport = transport or "ivshmem"
@@ -723,12 +738,13 @@ def main(namespace, doc=None, around=None):
         print("unknown scenario or transport: " + args.scenario, file=sys.stderr)
         return 2
     t = time.time()
+    target = Target(args.build_dir, transport, args.kernel, args.module)
     try:
         if around:
             with around():
-                scenarios[name](Target(args.build_dir, transport))
+                scenarios[name](target)
         else:
-            scenarios[name](Target(args.build_dir, transport))
+            scenarios[name](target)
     except Exception:
         traceback.print_exc()
         print("FAIL %s (%.1fs)" % (args.scenario, time.time() - t))

@@ -31,6 +31,8 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
                  ENODEV for fences, SIGBUS for mappings, memory back once released
   rogue_header   (ivshmem) a member rewrites the pool header as a control region's:
                  later VMs still find their pool and their control device
+  ioctl_fuzz     random /dev/vmbuf and heap ioctls from 4 processes in each of two
+                 guests (VMBUF_IOCTL_FUZZ_SECONDS, default 20; VMBUF_IOCTL_FUZZ_SEED)
   fence_sync     implicit sync (poll and EXPORT_SYNC_FILE on an imported buffer wake
                  together, only after the producer signals), EACCES for a VM that
                  may not signal, EINVAL below the current value, the producer's
@@ -612,6 +614,30 @@ def scenario_rogue_header(t):
         _, info = b.run("sleep 1; vmbuf info")
         assert "pool p" in info and "heap yes" in info, info
         kit.wait_used("p", 0)
+
+
+def scenario_ioctl_fuzz(t):
+    """Random sequences of every /dev/vmbuf and heap ioctl with random arguments
+    (tests/vm/guest/ioctl_fuzz.c), 4 processes in each of two guests exporting to each
+    other, for a bounded time: no splat (on the debug kernel: no KASAN, lockdep or UBSAN
+    report), no process killed, the daemon serving, and every byte back in the pool
+    once the processes are gone."""
+    seconds = int(os.environ.get("VMBUF_IOCTL_FUZZ_SECONDS", "20"))
+    seed = int(os.environ.get("VMBUF_IOCTL_FUZZ_SEED", str(int(time.time()))))
+    with t.kit("ioctlfuzz", {"a": {"quota": "32M"}, "b": {"quota": "32M"}},
+                   {"p": ("64M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        for vm, peer, k in ((a, "b", 1), (b, "a", 2)):
+            vm.spawn("ioctl_fuzz %d 4 %d p %s > /tmp/fuzz 2>&1" % (seconds, seed + k, peer))
+        for vm in (a, b):
+            out = vm.wait_file("/tmp/fuzz", "fuzz done", timeout=seconds + 120)
+            print(vm.name + ": " + "; ".join(l for l in out.splitlines() if "seed" in l or "ops" in l))
+            assert "fuzz done, 0 processes died" in out, out
+        assert kit.daemon.poll() is None, "vmbufd died"
+        kit.wait_used("p", 0, timeout=60)
+        for vm in (a, b):
+            _, out = vm.run("vmbuf alloc -p p -s 1M -c 0x00")
+            assert "check 0x00 ok" in out, out
 
 
 def scenario_heap_abi(t):
