@@ -200,10 +200,10 @@ class Paths:
 
 
 class VM:
-    def __init__(self, kit, name, pools):
+    def __init__(self, kit, name, pools, generation=0):
         self.kit = kit
         self.name = name
-        self.dir = os.path.join(kit.tmp, "vm-" + name)
+        self.dir = os.path.join(kit.tmp, "vm-" + name + ("-%d" % generation if generation else ""))
         os.makedirs(self.dir)
         self.console = os.path.join(self.dir, "console.log")
         self.shell_path = os.path.join(self.dir, "shell.sock")
@@ -582,6 +582,24 @@ class Kit:
             vm.wait_ready()
         return started[0] if len(started) == 1 else started
 
+    def reboot(self, name):
+        """Kill VM @name's QEMU and boot it again (a fresh guest, same VM to the daemon);
+        the dead guest's console still counts for splats when the kit closes."""
+        old = self.vms[name]
+        old.kill()
+        self.retired = getattr(self, "retired", []) + [old]
+        # The daemon takes one connection per VM: let it see the old one close first.
+        deadline = time.time() + 20
+        while [v for v in self.status()["vms"] if v["name"] == name][0]["connected"]:
+            if time.time() > deadline:
+                _fail("vm %s: the daemon still has the killed guest connected" % name)
+            time.sleep(0.1)
+        pools = [p for p, spec in self.pools.items() if name in spec[1]]
+        vm = self.vm_class(self, name, pools, generation=len(self.retired))
+        self.vms[name] = vm
+        vm.wait_ready()
+        return vm
+
     def ctl(self, *args):
         r = subprocess.run([self.paths.vmbufctl, "-s", self.sockdir] + list(args),
                            capture_output=True)
@@ -652,7 +670,7 @@ class Kit:
     def close(self, ok):
         """Stop everything; raise if the daemon or a kernel misbehaved."""
         problems = []
-        for vm in self.vms.values():
+        for vm in list(self.vms.values()) + getattr(self, "retired", []):
             vm.stop()
             for s in vm.splats():
                 problems.append("vm %s kernel: %s" % (vm.name, s))

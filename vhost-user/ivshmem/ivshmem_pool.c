@@ -1,9 +1,10 @@
 /*
- * ivshmem_pool - the ivshmem server protocol for a pool's members. New
- * members get the greeting, every existing member's eventfds and their own;
- * existing members get the newcomer's eventfds. A member that is not
- * reading (its QEMU stopped) stays a member: it misses the newcomer's
- * eventfds, which is logged, and only its own doorbells suffer.
+ * ivshmem_pool - the ivshmem server protocol for a pool's members (see
+ * ivshmem_pool.h for why a position's eventfds live as long as the daemon).
+ * A member that connects gets the greeting, every other position's
+ * eventfds and its own; the others get its eventfds the first time only. A
+ * member that is not reading (its QEMU stopped) stays a member: it misses a
+ * newcomer's eventfds, which is logged, and only its own doorbells suffer.
  */
 #include "ivshmem_pool.h"
 
@@ -18,12 +19,6 @@
 #include "log.h"
 #include "util.h"
 #include <linux/vmbuf_ivshmem.h>
-
-struct ivpool_peer {
-	int sock;
-	uint16_t position;
-	int irq[VMBUF_IVSHMEM_POOL_VECTORS];
-};
 
 static void ivpool_peer_free(struct ivpool_peer *m)
 {
@@ -65,66 +60,77 @@ void ivpool_fini(struct ivpool *p)
 	}
 }
 
-int ivpool_join(struct ivpool *p, unsigned int slot, int sock, uint16_t position)
+/* @slot's position, with eventfds made at its first connection: NULL without memory or fds. */
+static struct ivpool_peer *ivpool_peer_get(struct ivpool *p, unsigned int slot, uint16_t position)
 {
-	struct ivpool_peer *m;
-	int r;
+	struct ivpool_peer *m = p->peers[slot];
 
-	if (slot >= IVPOOL_MAX_PEERS || p->peers[slot]) {
-		close(sock);
-		return -EBUSY;
-	}
+	if (m)
+		return m;
 	m = calloc(1, sizeof(*m));
-	if (!m) {
-		close(sock);
-		return -ENOMEM;
-	}
-	m->sock = sock;
+	if (!m)
+		return NULL;
 	m->position = position;
+	m->sock = -1;
 	for (unsigned int i = 0; i < VMBUF_IVSHMEM_POOL_VECTORS; i++)
 		m->irq[i] = -1;
 	for (unsigned int i = 0; i < VMBUF_IVSHMEM_POOL_VECTORS; i++) {
 		m->irq[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (m->irq[i] < 0) {
-			r = -errno;
 			ivpool_peer_free(m);
-			return r;
+			return NULL;
 		}
 	}
+	p->peers[slot] = m;
+	return m;
+}
+
+int ivpool_join(struct ivpool *p, unsigned int slot, int sock, uint16_t position)
+{
+	struct ivpool_peer *m;
+	int r;
+
+	if (slot >= IVPOOL_MAX_PEERS || (p->peers[slot] && p->peers[slot]->sock >= 0)) {
+		close(sock);
+		return -EBUSY;
+	}
+	m = ivpool_peer_get(p, slot, position);
+	if (!m) {
+		close(sock);
+		return -ENOMEM;
+	}
+	/* Every position that ever connected, its own last (QEMU learns its own vectors then). */
 	r = ivshmem_send_setup(sock, position, p->shm_fd);
 	for (unsigned int i = 0; r >= 0 && i < IVPOOL_MAX_PEERS; i++)
-		if (p->peers[i])
+		if (p->peers[i] && i != slot)
 			r = ivshmem_send_peer(sock, p->peers[i]->position, p->peers[i]->irq,
 					      VMBUF_IVSHMEM_POOL_VECTORS);
 	if (r >= 0)
 		r = ivshmem_send_peer(sock, position, m->irq, VMBUF_IVSHMEM_POOL_VECTORS);
 	if (r < 0) {
-		ivpool_peer_free(m);
+		close(sock);
 		return r;
 	}
-	for (unsigned int i = 0; i < IVPOOL_MAX_PEERS; i++) {
+	m->sock = sock;
+	/* The others know this position's eventfds already, unless it is new. */
+	for (unsigned int i = 0; !m->announced && i < IVPOOL_MAX_PEERS; i++) {
 		struct ivpool_peer *o = p->peers[i];
 
-		if (o && ivshmem_send_peer(o->sock, position, m->irq,
-					   VMBUF_IVSHMEM_POOL_VECTORS) < 0)
+		if (o && o != m && o->sock >= 0 &&
+		    ivshmem_send_peer(o->sock, position, m->irq, VMBUF_IVSHMEM_POOL_VECTORS) < 0)
 			log_warn("pool '%s': peer %u not reading; its doorbells may be stale",
 				 p->name, o->position);
 	}
-	p->peers[slot] = m;
+	m->announced = true;
 	return 0;
 }
 
 void ivpool_leave(struct ivpool *p, unsigned int slot)
 {
-	struct ivpool_peer *m;
-
-	if (slot >= IVPOOL_MAX_PEERS || !(m = p->peers[slot]))
-		return;
-	p->peers[slot] = NULL;
-	for (unsigned int i = 0; i < IVPOOL_MAX_PEERS; i++)
-		if (p->peers[i])
-			ivshmem_send(p->peers[i]->sock, m->position, -1);
-	ivpool_peer_free(m);
+	if (slot < IVPOOL_MAX_PEERS && p->peers[slot]) {
+		closep(&p->peers[slot]->sock);
+		p->peers[slot]->sock = -1;
+	}
 }
 
 int ivpool_sock(const struct ivpool *p, unsigned int slot)
