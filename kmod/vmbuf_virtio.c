@@ -212,15 +212,20 @@ static void vmbuf_virtio_debugfs_show(struct vmbuf_dev *dev, struct seq_file *s)
 }
 
 /*
- * The daemon stopped (GONE in the configuration space): what waits for it
- * ends now with -ENODEV and the device leaves use. Buffers stay mapped.
+ * The configuration changed: when the daemon stopped (GONE in the
+ * configuration space), what waits for it ends now with -ENODEV and the
+ * device leaves use. Buffers stay mapped.
  */
 static void vmbuf_virtio_gone_work(struct work_struct *work)
 {
 	struct vmbuf_virtio *vv = container_of(work, struct vmbuf_virtio, gone_work);
 	struct vmbuf_virtio_req *r;
 	unsigned int i, n;
+	u32 state;
 
+	virtio_cread_le(vv->vdev, struct virtio_vmbuf_config, state, &state);
+	if (state != VIRTIO_VMBUF_STATE_GONE)
+		return;	/* another change of the configuration */
 	spin_lock_irq(&vv->ctl_lock);
 	if (vv->gone) {
 		spin_unlock_irq(&vv->ctl_lock);
@@ -242,13 +247,12 @@ static void vmbuf_virtio_gone_work(struct work_struct *work)
 	vmbuf_dev_remove(&vv->dev);
 }
 
+/* Any context (the configuration interrupt): reading the configuration may sleep. */
 static void vmbuf_virtio_config_changed(struct virtio_device *vdev)
 {
 	struct vmbuf_virtio *vv = vdev->priv;
-	u32 state;
 
-	virtio_cread_le(vdev, struct virtio_vmbuf_config, state, &state);
-	if (vv && state == VIRTIO_VMBUF_STATE_GONE)
+	if (vv)
 		schedule_work(&vv->gone_work);
 }
 
