@@ -31,6 +31,8 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
                  ENODEV for fences, SIGBUS for mappings, memory back once released
   rogue_header   (ivshmem) a member rewrites the pool header as a control region's:
                  later VMs still find their pool and their control device
+  module_unload  rmmod refused while a fence or a buffer is held, fine after; the
+                 module loaded again starts a new session
   ioctl_fuzz     random /dev/vmbuf and heap ioctls from 4 processes in each of two
                  guests (VMBUF_IOCTL_FUZZ_SECONDS, default 20; VMBUF_IOCTL_FUZZ_SEED)
   fence_sync     implicit sync (poll and EXPORT_SYNC_FILE on an imported buffer wake
@@ -638,6 +640,34 @@ def scenario_ioctl_fuzz(t):
         for vm in (a, b):
             _, out = vm.run("vmbuf alloc -p p -s 1M -c 0x00")
             assert "check 0x00 ok" in out, out
+
+
+def scenario_module_unload(t):
+    """Fences and buffers pin vmbuf.ko: rmmod is refused while a process holds a
+    cross-VM fence (its ops live in the module) or a buffer, and succeeds once they are
+    gone; loaded again, the module starts a new session (HELLO) and works."""
+    with t.kit("rmmod", {"a": {}, "b": {}}, {"p": ("16M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        out = a.hold("7", "vmbuf export -p p -s 64K -n x -t b")
+        vmkit.handle_in(out)
+        b.hold("7", "vmbuf import -n x")
+        b.tell("7", "watch 3 5", "watching 3")
+        st, out = b.run("rmmod vmbuf", check=False)
+        assert st != 0 and ("in use" in out or "temporarily unavailable" in out), out
+        b.release("7")          # buffer and fences go with the holder
+        deadline = time.time() + 20
+        while True:
+            st, out = b.run("rmmod vmbuf", check=False)
+            if st == 0:
+                break
+            assert time.time() < deadline, "rmmod still refused: " + out
+            time.sleep(0.5)
+        assert [v for v in kit.status()["vms"] if v["name"] == "b"][0]["waiters"] == 0
+        b.run("insmod /vmbuf.ko")
+        _, out = b.run("sleep 1; vmbuf import -n x -c 0x00")
+        assert "check 0x00 ok" in out, out
+        a.release("7")
+        kit.wait_used("p", 0)
 
 
 def scenario_heap_abi(t):
