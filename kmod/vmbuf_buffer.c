@@ -34,19 +34,14 @@ struct vmbuf_attachment {
 	bool mapped;
 };
 
-static struct page *vmbuf_buffer_page(struct vmbuf_buffer *buf)
-{
-	return pfn_to_page(PHYS_PFN(buf->pool->phys + buf->offset));
-}
-
 static int vmbuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attachment)
 {
 	struct vmbuf_buffer *buf = dmabuf->priv;
 	struct vmbuf_attachment *a;
 	struct scatterlist *sg;
 	unsigned int n, i;
+	unsigned long pfn = PHYS_PFN(buf->pool->phys + buf->offset);
 	u64 left = buf->size;
-	struct page *page = vmbuf_buffer_page(buf);
 	int ret;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
@@ -62,8 +57,8 @@ static int vmbuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attac
 	for_each_sgtable_sg(&a->table, sg, i) {
 		unsigned int len = min_t(u64, left, SZ_1G);
 
-		sg_set_page(sg, page, len, 0);
-		page = nth_page(page, len >> PAGE_SHIFT);
+		sg_set_page(sg, pfn_to_page(pfn), len, 0);
+		pfn += len >> PAGE_SHIFT;
 		left -= len;
 	}
 	a->dev = attachment->dev;

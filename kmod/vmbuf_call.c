@@ -132,7 +132,7 @@ void vmbuf_call_late(const void *req, const void *resp, size_t resp_len)
 
 int vmbuf_call_init(void)
 {
-	vmbuf_release_wq = alloc_workqueue("vmbuf-release", 0, 0);
+	vmbuf_release_wq = alloc_workqueue("vmbuf-release", WQ_UNBOUND, 0);
 	return vmbuf_release_wq ? 0 : -ENOMEM;
 }
 

@@ -223,7 +223,7 @@ static void vmbuf_fence_release_work(struct work_struct *work)
 	gone = vmbuf_user_unref(f->user);
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	kfree(gone);
-	del_timer_sync(&f->watchdog);
+	timer_delete_sync(&f->watchdog);
 	if (unwatch)
 		vmbuf_fence_send_unwatch(f);
 	dma_fence_free(&f->base);
@@ -232,7 +232,7 @@ static void vmbuf_fence_release_work(struct work_struct *work)
 
 static void vmbuf_fence_watchdog(struct timer_list *t)
 {
-	struct vmbuf_fence_obj *f = from_timer(f, t, watchdog);
+	struct vmbuf_fence_obj *f = container_of(t, struct vmbuf_fence_obj, watchdog);
 	unsigned long flags;
 	bool cookie;
 
@@ -308,7 +308,7 @@ static void vmbuf_fence_finish(struct vmbuf_fence_obj *f, int error)
 
 	cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
-	del_timer(&f->watchdog);
+	timer_delete(&f->watchdog);
 	f->watching = false;
 	vmbuf_fence_complete(f, error);
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
@@ -333,7 +333,7 @@ static void vmbuf_fence_reached(const u8 *handle, u64 value, int error, bool all
 	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
 		if ((!all && f->value > value) || memcmp(f->handle, handle, VMBUF_HANDLE_SIZE))
 			continue;
-		del_timer(&f->watchdog);
+		timer_delete(&f->watchdog);
 		f->watching = false;
 		vmbuf_fence_complete(f, error);
 	}
@@ -353,7 +353,7 @@ void vmbuf_fence_end(const u8 *handle, int error)
 	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
 		if (memcmp(f->handle, handle, VMBUF_HANDLE_SIZE))
 			continue;
-		del_timer(&f->watchdog);
+		timer_delete(&f->watchdog);
 		vmbuf_fence_give_back(f);
 		vmbuf_fence_complete(f, error);
 	}
@@ -377,7 +377,7 @@ void vmbuf_fences_fail_all(int error)
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
 	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
 		/* The device is gone: so are its waiters. */
-		del_timer(&f->watchdog);
+		timer_delete(&f->watchdog);
 		f->watching = false;
 		vmbuf_fence_complete(f, error);
 	}
@@ -652,7 +652,7 @@ int vmbuf_fence_init(void)
 {
 	vmbuf_fence_context = dma_fence_context_alloc(1);
 	INIT_WORK(&vmbuf_requery_work, vmbuf_fence_requery_work);
-	vmbuf_wq = alloc_workqueue("vmbuf", 0, 0);
+	vmbuf_wq = alloc_workqueue("vmbuf", WQ_UNBOUND, 0);
 	return vmbuf_wq ? 0 : -ENOMEM;
 }
 

@@ -93,8 +93,46 @@ fi
 # on 2 cores, cached until tests/kernel/debug.config or the source package changes).
 debug_tree=$("$here/kernel/build.sh")
 
+# The compatibility matrix (README.md): Debian 12's own QEMU 7.2 and the 6.1 guest
+# kernel, unpacked into the cache (nothing of theirs is installed on the host), and
+# trixie-backports' Linux 7.3 in the trixie tree, with what builds vmbuf.ko for it.
+cache=/var/cache/vmbuf-tests
+unpack() {	# unpack DIR PACKAGE...: dpkg -x of the packages' current versions, once
+	dir=$1
+	shift
+	[ -f "$dir/.vmbuf-unpacked" ] && return 0
+	rm -rf "$dir" "$dir.debs"
+	mkdir -p "$dir.debs"
+	(cd "$dir.debs" && apt-get download -q "$@" >/dev/null 2>&1)
+	for deb in "$dir.debs"/*.deb; do
+		dpkg -x "$deb" "$dir"
+	done
+	rm -rf "$dir.debs"
+	touch "$dir/.vmbuf-unpacked"
+}
+unpack "$cache/qemu-7.2" qemu-system-x86/bookworm qemu-system-common/bookworm \
+	qemu-system-data/bookworm
+unpack "$cache/linux-$abi61" "linux-image-$abi61-unsigned"
+abi73=$(chroot "$tree" apt-cache search --names-only '^linux-headers-7\.3\.[0-9]+\+deb13-amd64$' |
+	awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -n1)
+vmlinuz73=/usr/lib/modules/$abi73/vmlinuz.unsigned
+if [ -n "$abi73" ] && [ ! -f "$tree$vmlinuz73" ]; then
+	chroot "$tree" sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends -t trixie-backports make binutils linux-headers-$abi73 >/dev/null &&
+		cd /tmp && apt-get download -q -t trixie-backports \
+			linux-binary-unsigned-$abi73 >/dev/null 2>&1 &&
+		dpkg -x linux-binary-unsigned-${abi73}_*.deb / && rm -f /tmp/*.deb && apt-get clean"
+fi
+
 mkdir -p "$here/vm"
 echo "$abi612" >"$here/vm/.kernel-version"
 echo "$abi61" >"$here/vm/.compat-kernel-version"
 echo "$debug_tree" >"$here/vm/.debug-kernel"
+# What the matrix runs on: QEMU 7.2's tree, the 6.1 kernel, the trixie tree's 7.3.
+cat >"$here/vm/.matrix" <<EOT
+qemu72 $cache/qemu-7.2
+linux61 $cache/linux-$abi61/boot/vmlinuz-$abi61
+linux73 ${abi73:+$tree$vmlinuz73}
+linux73_headers ${abi73:+/usr/src/linux-headers-$abi73}
+EOT
 echo "deps.sh: guest kernel $abi612, compat headers $abi61, debug kernel $debug_tree"

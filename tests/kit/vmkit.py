@@ -46,6 +46,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
+# Modules vmbuf.ko needs that the guest kernel has as modules (Debian 6.1's virtio core).
+for m in $(cat /modules.order 2>/dev/null); do insmod /modules/$m.ko; done
 echo "vmbuf-init: insmod vmbuf.ko"
 if insmod /vmbuf.ko; then echo "vmbuf-init: module loaded"; else echo "vmbuf-init: insmod failed"; fi
 stty -F /dev/ttyS1 -echo -onlcr
@@ -113,8 +115,15 @@ class Ivshmem:
     name = "ivshmem"
     maps_per_buffer = False     # every pool member maps the whole pool
 
-    def qemu(self):
-        return ["qemu-system-x86_64"]
+    def qemu(self, kit=None):
+        """The system's QEMU, or one unpacked into a directory (kit.qemu_dir: Debian 12's
+        own 7.2 for the compatibility matrix), started with its own firmware path."""
+        d = kit.qemu_dir if kit else None
+        if not d:
+            return ["qemu-system-x86_64"]
+        return ["env", "QEMU_MODULE_DIR=" + os.path.join(d, "usr/lib/x86_64-linux-gnu/qemu"),
+                os.path.join(d, "usr/bin/qemu-system-x86_64"), "-L", os.path.join(d, "usr/share/qemu"),
+                "-L", "/usr/share/seabios"]
 
     def libvirt_emulator(self, kit):
         return "/usr/bin/qemu-system-x86_64"
@@ -134,7 +143,7 @@ class VhostUser:
     name = "vhost-user"
     maps_per_buffer = True
 
-    def qemu(self):
+    def qemu(self, kit=None):
         t = QEMU_TREE
         binary = os.path.join(t, "usr/bin/qemu-system-x86_64")
         if not os.path.exists(binary):
@@ -151,7 +160,7 @@ class VhostUser:
         path = os.path.join(kit.tmp, "qemu-system-x86_64")
         if not os.path.exists(path):
             with open(path, "w") as f:
-                f.write("#!/bin/sh\nexec %s \"$@\"\n" % " ".join(self.qemu()))
+                f.write("#!/bin/sh\nexec %s \"$@\"\n" % " ".join(self.qemu(kit)))
             os.chmod(path, 0o755)
         return path
 
@@ -219,7 +228,7 @@ class VM:
 
     def _start(self, pools):
         kit, name = self.kit, self.name
-        args = kit.transport.qemu() + [
+        args = kit.transport.qemu(kit) + [
             "-accel", "tcg", "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-kernel", kit.paths.kernel, "-initrd", kit.initramfs,
@@ -503,12 +512,13 @@ class Kit:
     """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members][, {key: value}])}."""
 
     def __init__(self, name, build, vms, pools, libvirt=False, transport="ivshmem",
-                 kernel=None, module=None):
+                 kernel=None, module=None, qemu_dir=None):
         if transport not in TRANSPORTS:
             _fail("unknown transport %r (known: %s)" % (transport, ", ".join(TRANSPORTS)))
         self.transport = TRANSPORTS[transport]
         self.failed = False
         self.paths = Paths(build, kernel, module)
+        self.qemu_dir = qemu_dir
         self.tmp = tempfile.mkdtemp(prefix="vmbuf-%s-" % name)
         self.sockdir = os.path.join(self.tmp, "run")
         self.vms = {}
@@ -552,11 +562,46 @@ class Kit:
                 _fail("vmbufd did not start: " + self.daemon_text())
             time.sleep(0.05)
 
+    def _module_deps(self):
+        """The kernel's modules vmbuf.ko depends on (modinfo), in load order, as files."""
+        m = re.match(r"(.*)/(?:boot/vmlinuz-|usr/lib/modules/|lib/modules/)([^/]+)", self.paths.kernel)
+        if not m:
+            return []
+        root, ver = m.group(1), m.group(2)
+        moddir = next((d for d in (root + "/lib/modules/" + ver, root + "/usr/lib/modules/" + ver)
+                       if os.path.isdir(d)), None)
+        if not moddir:
+            return []
+        files = {}
+        for dirpath, _, names in os.walk(moddir):
+            for n in names:
+                if n.endswith(".ko"):
+                    files[n[:-3].replace("-", "_")] = os.path.join(dirpath, n)
+        order = []
+
+        def visit(path):
+            deps = subprocess.run(["modinfo", "-F", "depends", path], capture_output=True,
+                                  text=True).stdout.strip()
+            for d in filter(None, deps.split(",")):
+                f = files.get(d.replace("-", "_"))
+                if f and f not in order:
+                    visit(f)
+                    order.append(f)
+        visit(self.paths.ko)
+        return order
+
     def _make_initramfs(self):
         root = os.path.join(self.tmp, "initramfs")
         os.makedirs(os.path.join(root, "bin"))
         shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
         shutil.copy(self.paths.ko, os.path.join(root, "vmbuf.ko"))
+        deps = self._module_deps()
+        if deps:
+            os.makedirs(os.path.join(root, "modules"))
+            for f in deps:
+                shutil.copy(f, os.path.join(root, "modules"))
+            with open(os.path.join(root, "modules.order"), "w") as f:
+                f.write("\n".join(os.path.basename(d)[:-3] for d in deps) + "\n")
         for b in self.paths.guest_bins:
             shutil.copy(b, os.path.join(root, "bin", os.path.basename(b)))
         with open(os.path.join(root, "init"), "w") as f:
@@ -720,17 +765,18 @@ class Target:
     """What a scenario runs on: the build tree, the transport, and the guest kernel
     (None: Debian's) with the module built for it."""
 
-    def __init__(self, build, transport, kernel=None, module=None):
+    def __init__(self, build, transport, kernel=None, module=None, qemu_dir=None):
         self.build = build
         self.transport = transport
         self.kernel = kernel
         self.module = module
+        self.qemu_dir = qemu_dir
         # Whether the transport gives a VM single buffers rather than whole pools.
         self.maps_per_buffer = TRANSPORTS[transport].maps_per_buffer
 
     def kit(self, name, vms, pools, **kw):
         return Kit(name, self.build, vms, pools, transport=self.transport, kernel=self.kernel,
-                   module=self.module, **kw)
+                   module=self.module, qemu_dir=self.qemu_dir, **kw)
 
 
 def main(namespace, doc=None, around=None):
@@ -749,6 +795,8 @@ def main(namespace, doc=None, around=None):
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--kernel", help="guest kernel image (default: Debian's, tests/deps.sh)")
     ap.add_argument("--module", help="vmbuf.ko built for --kernel")
+    ap.add_argument("--qemu", help="a directory QEMU was unpacked into (ivshmem; default: "
+                    "the system's)")
     args = ap.parse_args()
     name, _, transport = args.scenario.partition("@")
     transport = transport or "ivshmem"
@@ -756,7 +804,7 @@ def main(namespace, doc=None, around=None):
         print("unknown scenario or transport: " + args.scenario, file=sys.stderr)
         return 2
     t = time.time()
-    target = Target(args.build_dir, transport, args.kernel, args.module)
+    target = Target(args.build_dir, transport, args.kernel, args.module, args.qemu)
     try:
         if around:
             with around():

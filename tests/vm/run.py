@@ -681,10 +681,14 @@ def scenario_heap_abi(t):
                        "> /tmp/par$i 2>&1 & done; wait); cat /tmp/par*" % (1, 1), timeout=120)
         assert out.count("check 0x00 ok") == 8 and out.count("filled") == 8, out
         kit.wait_used("p", 0)
-        # libvmbuf's udmabuf path, where /dev/udmabuf exists (the 6.12 guest).
-        st, out = a.run("udmabuf_test", timeout=60, check=False)
-        print(out)
-        assert st == 0 and "PASS" in out, "udmabuf_test failed"
+        # libvmbuf's udmabuf path, where /dev/udmabuf exists (not in Debian's 6.1).
+        st, _ = a.run("test -e /dev/udmabuf", check=False)
+        if st == 0:
+            st, out = a.run("udmabuf_test", timeout=60, check=False)
+            print(out)
+            assert st == 0 and "PASS" in out, "udmabuf_test failed"
+        else:
+            print("no /dev/udmabuf in this guest kernel: udmabuf_test not run")
         kit.wait_used("p", 0)
 
 
