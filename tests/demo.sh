@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then
-	./tests/deps.sh >/dev/null
+	./tests/deps.sh --demo >/dev/null
 fi
 if [ -f build/build.ninja ]; then
 	meson setup --reconfigure build >/dev/null

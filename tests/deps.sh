@@ -8,7 +8,11 @@
 # that everything is present.
 # Must run as root. Records the guest kernel's ABI in tests/vm/.kernel-version and
 # the 6.1 ABI in tests/vm/.compat-kernel-version (read by meson and the VM kit).
+#   deps.sh            everything the test command needs
+#   deps.sh --demo     what the main job needs (no debug kernel, no compatibility matrix)
 set -eu
+demo=false
+[ "${1:-}" = --demo ] && demo=true
 
 here=$(cd "$(dirname "$0")" && pwd)
 sources=/etc/apt/sources.list.d/debian.sources
@@ -89,6 +93,14 @@ if [ ! -x "$tree/usr/bin/qemu-system-x86_64" ]; then
 	mv "$tree.new" "$tree"
 fi
 
+mkdir -p "$here/vm"
+echo "$abi612" >"$here/vm/.kernel-version"
+echo "$abi61" >"$here/vm/.compat-kernel-version"
+if $demo; then
+	echo "deps.sh: guest kernel $abi612 (for the demo)"
+	exit 0
+fi
+
 # The debug guest kernel: KASAN, lockdep, UBSAN, ... (about 10 minutes the first time
 # on 2 cores, cached until tests/kernel/debug.config or the source package changes).
 debug_tree=$("$here/kernel/build.sh")
@@ -124,9 +136,6 @@ if [ -n "$abi73" ] && [ ! -f "$tree$vmlinuz73" ]; then
 		dpkg -x linux-binary-unsigned-${abi73}_*.deb / && rm -f /tmp/*.deb && apt-get clean"
 fi
 
-mkdir -p "$here/vm"
-echo "$abi612" >"$here/vm/.kernel-version"
-echo "$abi61" >"$here/vm/.compat-kernel-version"
 echo "$debug_tree" >"$here/vm/.debug-kernel"
 # What the matrix runs on: QEMU 7.2's tree, the 6.1 kernel, the trixie tree's 7.3.
 cat >"$here/vm/.matrix" <<EOT
