@@ -65,12 +65,12 @@ if [ -z "$abi612" ] || [ -z "$abi61" ]; then
 fi
 
 pkgs="build-essential meson ninja-build pkg-config python3 clang llvm libclang-rt-14-dev
-	busybox-static cpio kmod xz-utils zstd libpng-dev linux-source-6.12
+	busybox-static cpio kmod xz-utils zstd libpng-dev libjson-c-dev linux-source-6.12
 	linux-headers-$abi612 linux-image-$abi612-unsigned linux-headers-$abi61"
 
 apt-get install -y -q --no-install-recommends $pkgs
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
-	qemu-system-x86 qemu-utils meson \
+	qemu-system-x86 qemu-utils meson libsystemd-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 apt-get install -y -q --no-install-recommends dkms systemd libxml2-utils debootstrap
 # The debug guest kernel (tests/kernel/build.sh) is built from linux-source-6.12.

@@ -8,6 +8,12 @@
 
 static const char *log_prog = "vmbuf";
 static enum log_level log_max = LOG_INFO;
+static void (*log_sink)(enum log_level level, const char *line);
+
+void log_set_sink(void (*sink)(enum log_level level, const char *line))
+{
+	log_sink = sink;
+}
 
 void log_init(const char *prog, enum log_level max)
 {
@@ -38,7 +44,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	fprintf(stderr, "%s: %s: %s\n", log_prog, names[level], line);
+	if (log_sink)
+		log_sink(level, line);
+	else
+		fprintf(stderr, "%s: %s: %s\n", log_prog, names[level], line);
 }
 
 int log_ratelimit(struct log_ratelimit *rl, const char *what)

@@ -8,6 +8,11 @@
 enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_init(const char *prog, enum log_level max);
+/*
+ * Send every line to @sink instead of stderr (NULL: stderr again): the
+ * daemon's journal, with the level and the formatted message.
+ */
+void log_set_sink(void (*sink)(enum log_level level, const char *line));
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -128,6 +128,7 @@ ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
 	list_add_tail(&vm->buffers, &b->owner_link);
 	vm->used += got;
 	vm->nbuffers++;
+	vm->counters.bytes_allocated += got;
 	r->buffer_id = htole64(b->id);
 	r->offset = htole64(b->addr);
 	r->size = htole64(got);

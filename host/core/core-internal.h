@@ -78,6 +78,16 @@ struct import {
 	bool mapped;		/* false once REVOKE took the pages away */
 };
 
+/* What a VM did, for `vmbufctl status` (docs/vmbufctl.md); only ever grows. */
+struct core_vm_counters {
+	uint64_t requests;		/* handled, HELLO included */
+	uint64_t errors;		/* of those, answered with an error */
+	uint64_t bytes_allocated;	/* by ALLOC, in all */
+	uint64_t fences_signalled;	/* SIGNALs that moved a timeline */
+	uint64_t fences_waited;		/* WATCHes that waited */
+	uint64_t waits_abandoned;	/* UNWATCHes: waits the guest gave up (timed out, dropped) */
+};
+
 struct core_vm {
 	struct core *core;
 	const struct config_vm *cfg;
@@ -95,6 +105,7 @@ struct core_vm {
 	struct list buffers;	/* struct buffer.owner_link */
 	struct list imports;	/* struct import.link */
 	struct pool *blocked;	/* a request waits for zeroing in this pool */
+	struct core_vm_counters counters;
 	struct log_ratelimit log_rl;	/* core_vm_may_log() */
 };
 

@@ -100,6 +100,8 @@ size_t core_vm_request(struct core_vm *vm, const void *req, size_t len, void *re
 		n = request_dispatch(vm, type, in.b, len, out.b);
 	if (n == -EAGAIN)
 		return 0;	/* nothing changed: the transport hands it in again */
+	vm->counters.requests++;
+	vm->counters.errors += n < 0;
 	if (n < 0) {
 		r->status = htole32((uint32_t)(int32_t)n);
 		/* A HELLO of another version still learns ours. */

@@ -37,6 +37,7 @@ ssize_t signal_req_signal(struct core_vm *vm, const void *req, void *out)
 	}
 	e->tl_value = value;
 	e->tl_error = error;
+	vm->counters.fences_signalled++;
 	timeline_wake(e, value, error);
 	r->value = htole64(value);
 	r->error = htole32((uint32_t)error);
@@ -63,7 +64,10 @@ ssize_t signal_req_watch(struct core_vm *vm, const void *req, void *out)
 		return sizeof(*r);
 	}
 	err = timeline_add_waiter(e, vm, value);
-	return err < 0 ? err : (ssize_t)sizeof(*r);
+	if (err < 0)
+		return err;
+	vm->counters.fences_waited++;
+	return sizeof(*r);
 }
 
 ssize_t signal_req_query(struct core_vm *vm, const void *req, void *out)
@@ -90,5 +94,8 @@ ssize_t signal_req_unwatch(struct core_vm *vm, const void *req, void *out)
 	if (err < 0)
 		return err;
 	err = timeline_remove_waiter(e, vm, le64toh(wq->value));
-	return err < 0 ? err : (ssize_t)sizeof(struct virtio_vmbuf_resp);
+	if (err < 0)
+		return err;
+	vm->counters.waits_abandoned++;
+	return sizeof(struct virtio_vmbuf_resp);
 }

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,100 +84,111 @@ static struct vmbuf_client *client(void)
 	return c;
 }
 
-/* A minimal reader for the daemon's own JSON, enough for the text view. */
-static const char *json_next(const char *p, const char *key, char *val, size_t vlen)
+/* The daemon's state, parsed (json-c): the root object, or NULL after printing why. */
+static struct json_object *status_fetch(void)
 {
-	char pat[64];
-	const char *q;
-	size_t n;
+	_cleanup_free_ char *json = NULL;
+	struct vmbuf_client *c = client();
+	struct json_object *root;
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(p, pat);
-	if (!p)
+	if (!c)
 		return NULL;
-	p += strlen(pat);
-	if (*p == '"') {
-		q = strchr(p + 1, '"');
-		n = q ? (size_t)(q - p - 1) : 0;
-		p++;
-	} else {
-		q = p + strcspn(p, ",}]");
-		n = q - p;
+	json = vmbuf_client_status_json(c);
+	vmbuf_client_disconnect(c);
+	if (!json) {
+		fprintf(stderr, "vmbufctl: status: %s\n", strerror(errno));
+		return NULL;
 	}
-	if (n >= vlen)
-		n = vlen - 1;
-	memcpy(val, p, n);
-	val[n] = '\0';
-	return q;
+	root = json_tokener_parse(json);
+	if (!root)
+		fprintf(stderr, "vmbufctl: status: the daemon's answer is not JSON\n");
+	return root;
+}
+
+/* Member @key of @o: its text, "" when missing; "-" for null. */
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return "";
+	return v ? json_object_get_string(v) : "-";
+}
+
+static uint64_t ju64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+static struct json_object *jarray(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ?
+		       v : NULL;
 }
 
 static int cmd_status(int argc, char **argv)
 {
-	_cleanup_free_ char *json = NULL;
 	bool as_json = argc > 1 && !strcmp(argv[1], "--json");
-	struct vmbuf_client *c;
-	const char *p, *vms;
+	struct json_object *root, *pools, *vms;
 
 	if (argc > 2 || (argc == 2 && !as_json)) {
 		fprintf(stderr, "vmbufctl: status takes only --json\n");
 		return 2;
 	}
-	c = client();
-	if (!c)
+	root = status_fetch();
+	if (!root)
 		return 1;
-	json = vmbuf_client_status_json(c);
-	if (!json) {
-		fprintf(stderr, "vmbufctl: status: %s\n", strerror(errno));
-		vmbuf_client_disconnect(c);
-		return 1;
-	}
-	vmbuf_client_disconnect(c);
 	if (as_json) {
-		fputs(json, stdout);
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+		json_object_put(root);
 		return 0;
 	}
-	vms = strstr(json, "\"vms\":");
-	printf("%-16s %12s %12s %8s\n", "POOL", "SIZE", "USED", "BUFFERS");
-	for (p = json; (p = strstr(p, "{\"name\":")) && (!vms || p < vms);) {
-		char name[64], size[32], used[32], seg[64];
-		const char *end = strstr(p, "]}");
-		unsigned int nb = 0;
+	pools = jarray(root, "pools");
+	vms = jarray(root, "vms");
+	printf("%-16s %12s %12s %12s %8s\n", "POOL", "SIZE", "USED", "ZEROING", "BUFFERS");
+	for (size_t i = 0; pools && i < json_object_array_length(pools); i++) {
+		struct json_object *p = json_object_array_get_idx(pools, i);
+		struct json_object *bufs = jarray(p, "buffers");
+		size_t nb = bufs ? json_object_array_length(bufs) : 0;
 
-		json_next(p, "name", name, sizeof(name));
-		json_next(p, "size", size, sizeof(size));
-		json_next(p, "used", used, sizeof(used));
-		for (const char *b = p; (b = strstr(b, "\"owner\":")) && end && b < end; b++)
-			nb++;
-		printf("%-16s %12s %12s %8u\n", name, size, used, nb);
-		for (const char *b = strstr(p, "\"buffers\":["); b && end && b < end;) {
-			char id[32], owner[64], off[32], sz[32];
+		printf("%-16s %12s %12s %12s %8zu\n", jstr(p, "name"), jstr(p, "size"),
+		       jstr(p, "used"), jstr(p, "zeroing"), nb);
+		for (size_t j = 0; j < nb; j++) {
+			struct json_object *b = json_object_array_get_idx(bufs, j);
+			char seg[64];
 
-			b = strstr(b, "{\"id\":");
-			if (!b || b > end)
-				break;
-			json_next(b, "id", id, sizeof(id));
-			json_next(b, "owner", owner, sizeof(owner));
-			json_next(b, "offset", off, sizeof(off));
-			json_next(b, "size", sz, sizeof(sz));
-			snprintf(seg, sizeof(seg), "buffer %s", id);
-			printf("  %-14s owner %-12s offset %-12s size %s\n", seg, owner, off, sz);
-			b++;
+			snprintf(seg, sizeof(seg), "buffer %s", jstr(b, "id"));
+			printf("  %-14s owner %-12s offset %-12s size %s\n", seg, jstr(b, "owner"),
+			       jstr(b, "offset"), jstr(b, "size"));
 		}
-		p = end ? end : p + 1;
 	}
-	printf("\n%-16s %9s %8s %12s %12s\n", "VM", "CONNECTED", "BUFFERS", "USED", "QUOTA");
-	for (p = vms; p && (p = strstr(p, "{\"name\":"));) {
-		char name[64], conn[8], nb[16], used[32], quota[32];
+	printf("\n%-16s %9s %8s %8s %12s %12s\n", "VM", "CONNECTED", "BUFFERS", "IMPORTS", "USED",
+	       "QUOTA");
+	for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
+		struct json_object *v = json_object_array_get_idx(vms, i);
 
-		json_next(p, "name", name, sizeof(name));
-		json_next(p, "connected", conn, sizeof(conn));
-		json_next(p, "buffers", nb, sizeof(nb));
-		json_next(p, "used", used, sizeof(used));
-		json_next(p, "quota", quota, sizeof(quota));
-		printf("%-16s %9s %8s %12s %12s\n", name, !strcmp(conn, "true") ? "yes" : "no", nb,
-		       used, !strcmp(quota, "0") ? "none" : quota);
-		p++;
+		printf("%-16s %9s %8s %8s %12s %12s\n", jstr(v, "name"),
+		       !strcmp(jstr(v, "connected"), "true") ? "yes" : "no", jstr(v, "buffers"),
+		       jstr(v, "imports"), jstr(v, "used"),
+		       ju64(v, "quota") ? jstr(v, "quota") : "none");
 	}
+	printf("\n%-16s %10s %8s %14s %10s %10s %10s\n", "VM", "REQUESTS", "ERRORS", "ALLOCATED",
+	       "SIGNALLED", "WAITED", "ABANDONED");
+	for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
+		struct json_object *v = json_object_array_get_idx(vms, i), *k;
+
+		if (!json_object_object_get_ex(v, "counters", &k))
+			continue;
+		printf("%-16s %10s %8s %14s %10s %10s %10s\n", jstr(v, "name"),
+		       jstr(k, "requests"), jstr(k, "errors"), jstr(k, "bytes_allocated"),
+		       jstr(k, "fences_signalled"), jstr(k, "fences_waited"),
+		       jstr(k, "waits_abandoned"));
+	}
+	json_object_put(root);
 	return 0;
 }
 
@@ -540,35 +552,28 @@ static int cmd_snapshot(int argc, char **argv)
 
 static int cmd_list(void)
 {
-	_cleanup_free_ char *json = NULL;
-	struct vmbuf_client *c = client();
-	const char *p;
+	struct json_object *root = status_fetch(), *pools;
 
-	if (!c)
+	if (!root)
 		return 1;
-	json = vmbuf_client_status_json(c);
-	vmbuf_client_disconnect(c);
-	if (!json)
-		return 1;
+	pools = jarray(root, "pools");
 	printf("%-16s %-16s %-12s %12s %s\n", "POOL", "EXPORT", "OWNER", "SIZE", "HANDLE");
-	for (p = json; (p = strstr(p, "\"export\":{"));) {
-		char name[64] = "", prefix[16] = "", owner[64] = "", size[32] = "", pool[64] = "";
-		const char *obj = p, *pl;
+	for (size_t i = 0; pools && i < json_object_array_length(pools); i++) {
+		struct json_object *p = json_object_array_get_idx(pools, i);
+		struct json_object *bufs = jarray(p, "buffers");
 
-		/* Walk back to this buffer's object and to its pool. */
-		while (obj > json && strncmp(obj, "{\"id\":", 6))
-			obj--;
-		for (pl = obj; pl > json && strncmp(pl, "{\"name\":", 8); pl--)
-			;
-		json_next(pl, "name", pool, sizeof(pool));
-		json_next(obj, "owner", owner, sizeof(owner));
-		json_next(obj, "size", size, sizeof(size));
-		json_next(p, "handle_prefix", prefix, sizeof(prefix));
-		json_next(p, "name", name, sizeof(name));
-		printf("%-16s %-16s %-12s %12s %s...\n", pool, name[0] ? name : "-", owner, size,
-		       prefix);
-		p++;
+		for (size_t j = 0; bufs && j < json_object_array_length(bufs); j++) {
+			struct json_object *b = json_object_array_get_idx(bufs, j), *x;
+			const char *name;
+
+			if (!json_object_object_get_ex(b, "export", &x) || !x)
+				continue;
+			name = jstr(x, "name");
+			printf("%-16s %-16s %-12s %12s %s...\n", jstr(p, "name"), name[0] ? name : "-",
+			       jstr(b, "owner"), jstr(b, "size"), jstr(x, "handle_prefix"));
+		}
 	}
+	json_object_put(root);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "core.h"
 #include "hostapi.h"
 #include "hostproto.h"
+#include "journal.h"
 #include "ivshmem_server.h"
 #include "vhost_user_server.h"
 #include "log.h"
@@ -227,6 +228,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("vmbufd", level);
+	journal_init("vmbufd");
 
 	d.cfg = malloc(sizeof(*d.cfg));
 	if (!d.cfg)
@@ -273,6 +275,7 @@ int main(int argc, char **argv)
 	}
 	log_info("ready: %u VM(s), %u pool(s), sockets in %s", d.cfg->nvms, d.cfg->npools,
 		 d.cfg->socket_dir);
+	journal_ready();
 	while (!d.quit) {
 		/* Freed memory is zeroed a step per turn, between everything else. */
 		bool busy = core_clean(d.core, POOL_CLEAN_STEP);
@@ -284,6 +287,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = 0;
+	journal_stopping();
 	daemon_tell_guests(&d);
 out:
 	daemon_teardown(&d);
