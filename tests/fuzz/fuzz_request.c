@@ -5,8 +5,9 @@
  * VM said HELLO first, so both states are explored. The rest is a series of
  * requests, each preceded by its length byte; a length byte of 255 means
  * "the rest of the input" (EXPORT is longer than 254 bytes). Everything the
- * input allocated, exported or imported is released after each run, so no
- * state leaks between runs.
+ * input allocated, exported or imported is released (and zeroed) after each
+ * run, so no state leaks between runs. An ALLOC the core makes wait (it
+ * returned 0) is handed in again after core_clean(), as the daemon does.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -69,11 +70,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = data[0] == 255 || data[0] >= size ? size - 1 : data[0];
 
 		n = core_vm_request(vm, data + 1, len, resp, sizeof(resp));
+		if (n == 0) {
+			/*
+			 * An ALLOC waits for freed memory to be zeroed: do what the
+			 * daemon's loop does, then hand it in again. Once nothing is
+			 * left to zero it must be answered.
+			 */
+			while (core_clean(core, UINT64_MAX))
+				;
+			n = core_vm_request(vm, data + 1, len, resp, sizeof(resp));
+		}
 		if (n < sizeof(struct virtio_vmbuf_resp) || n > sizeof(resp))
 			__builtin_trap();
 		data += 1 + len;
 		size -= 1 + len;
 	}
 	core_vm_disconnect(vm);
+	while (core_clean(core, UINT64_MAX))
+		;
 	return 0;
 }
