@@ -11,6 +11,7 @@
 #define VMBUF_UTIL_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +65,16 @@ static inline uint64_t align_up(uint64_t v, uint64_t align)
 static inline int is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+static inline bool mem_is_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
 }
 
 /* Copy a NUL-terminated string into a fixed field, NUL-padded; -ENAMETOOLONG. */

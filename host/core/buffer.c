@@ -29,10 +29,11 @@ static struct pool *vm_pool(struct core_vm *vm, uint32_t pool_id)
 
 struct buffer *buffer_of_vm(struct core_vm *vm, uint64_t id)
 {
+	struct core *c = vm->core;
 	struct buffer *b;
 
-	list_for_each(b, &vm->buffers, owner_link)
-		if (b->id == id)
+	hmap_for_each_hash(b, &c->buffers_by_id, hash_u64(&c->key, id), id_node)
+		if (b->id == id && b->owner == vm)
 			return b;
 	return NULL;
 }
@@ -42,6 +43,7 @@ void buffer_unref(struct buffer *b)
 	if (--b->refs)
 		return;
 	b->charged->used -= b->size;
+	hmap_remove(&b->charged->core->buffers_by_id, &b->id_node);
 	pool_release(b->pool, b->off, b->size);
 	list_del(&b->link);
 	free(b);
@@ -124,8 +126,10 @@ ssize_t buffer_req_alloc(struct core_vm *vm, const void *req, void *out)
 	b->owner = vm;
 	b->charged = vm;
 	b->refs = 1;
+	list_init(&b->imports);
 	list_add_tail(&vm->core->buffers, &b->link);
 	list_add_tail(&vm->buffers, &b->owner_link);
+	hmap_insert(&vm->core->buffers_by_id, &b->id_node, hash_u64(&vm->core->key, b->id));
 	vm->used += got;
 	vm->nbuffers++;
 	vm->counters.bytes_allocated += got;

@@ -21,6 +21,11 @@
  * Request handlers get a private, aligned copy of a request at least as
  * long as the table says (request.c) and return the response length or a
  * negative errno; a failed request changes nothing.
+ *
+ * Cost: every lookup a request makes (buffer and import by id, export by
+ * handle and by name) is a hash table probe, keyed with a per-daemon random
+ * key (hash.h), so no request slows down with what the daemon holds
+ * (tests/daemon/bench_scale.c measures it).
  */
 #ifndef VMBUF_CORE_INTERNAL_H
 #define VMBUF_CORE_INTERNAL_H
@@ -28,6 +33,8 @@
 #include <sys/types.h>
 
 #include "core.h"
+#include "hash.h"
+#include "hashmap.h"
 #include "list.h"
 #include "log.h"
 #include <linux/virtio_vmbuf.h>
@@ -40,6 +47,8 @@ struct export;
 struct buffer {
 	struct list link;	/* core.buffers */
 	struct list owner_link;	/* owner's buffers, while the owner holds it */
+	struct hmap_node id_node;	/* core.buffers_by_id */
+	struct list imports;	/* struct import.buf_link */
 	uint64_t id;
 	struct pool *pool;
 	uint64_t off, size;
@@ -53,25 +62,37 @@ struct buffer {
 /* A VM waiting for an export's timeline to reach a value. */
 struct waiter {
 	struct list link;	/* export.waiters, sorted by value */
+	struct list vm_link;	/* core_vm.waiters */
 	struct core_vm *vm;
 	uint64_t value;
 };
 
+/*
+ * The part of struct virtio_vmbuf_meta before its reserved bytes (which
+ * EXPORT requires to be zero): what an export keeps, and only when it is
+ * not all zero.
+ */
+#define EXPORT_META_LEN offsetof(struct virtio_vmbuf_meta, reserved)
+
 struct export {
-	struct list link;	/* core.exports */
+	struct hmap_node handle_node;	/* core.exports_by_handle */
+	struct hmap_node name_node;	/* core.exports_by_name, when named */
 	uint64_t tl_value;	/* the timeline: only grows */
 	int32_t tl_error;	/* error signalled with tl_value */
-	struct list waiters;
-	uint8_t handle[VIRTIO_VMBUF_HANDLE_SIZE];
-	char name[VIRTIO_VMBUF_NAME_MAX];
 	uint32_t flags;
+	struct list waiters;
 	struct buffer *buf;
-	bool allowed[CONFIG_MAX_VMS];	/* by VM slot - 1 */
-	struct virtio_vmbuf_meta meta;
+	uint8_t *meta;		/* EXPORT_META_LEN bytes, or NULL: all zero */
+	uint8_t handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	uint8_t access[VIRTIO_VMBUF_MAX_ACCESS];	/* VM slots allowed; 0: unused */
+	char name[];		/* NUL-terminated, "" when unnamed */
 };
 
 struct import {
 	struct list link;	/* importer's imports */
+	struct list buf_link;	/* buffer.imports */
+	struct hmap_node id_node;	/* core.imports_by_id */
+	struct core_vm *vm;	/* the importer */
 	uint64_t id;
 	struct buffer *buf;
 	uint64_t addr;		/* where the importer reaches it (vm_map()) */
@@ -104,6 +125,7 @@ struct core_vm {
 	struct pool *pools[CONFIG_POOLS_PER_VM];
 	struct list buffers;	/* struct buffer.owner_link */
 	struct list imports;	/* struct import.link */
+	struct list waiters;	/* struct waiter.vm_link */
 	struct pool *blocked;	/* a request waits for zeroing in this pool */
 	struct core_vm_counters counters;
 	struct log_ratelimit log_rl;	/* core_vm_may_log() */
@@ -114,7 +136,9 @@ struct core {
 	uint64_t next_buffer_id, next_import_id;
 	unsigned int npools, nvms;
 	struct list buffers;
-	struct list exports;
+	struct hash_key key;	/* for every table below */
+	struct hmap buffers_by_id, imports_by_id;
+	struct hmap exports_by_handle, exports_by_name;
 	struct config_vm host_cfg;
 	struct pool pools[CONFIG_MAX_POOLS];
 	struct core_vm vms[CONFIG_MAX_VMS];
@@ -155,6 +179,13 @@ int timeline_remove_waiter(struct export *e, struct core_vm *vm, uint64_t value)
 void timeline_vm_gone(struct core_vm *vm);
 
 /* export.c */
+/*
+ * Export @b (it has none) as @name ("" for none) with a fresh handle; no VM
+ * allowed yet, nobody told. NULL: out of memory or randomness.
+ */
+struct export *export_new(struct buffer *b, const char *name, uint32_t flags);
+/* Let @vm import @e: 0, or -ENOSPC when VIRTIO_VMBUF_MAX_ACCESS VMs are named already. */
+int export_allow(struct export *e, const struct core_vm *vm);
 struct export *export_by_handle(struct core *c, const uint8_t *handle);
 /* The live export called @name in @p, or NULL. */
 struct export *export_by_name(struct core *c, const struct pool *p, const char *name);

@@ -24,7 +24,12 @@ int core_new(struct core **out, const struct config *cfg)
 	c->next_buffer_id = 1;
 	c->next_import_id = 1;
 	list_init(&c->buffers);
-	list_init(&c->exports);
+	r = hash_key_init(&c->key);
+	if (r < 0 || (r = hmap_init(&c->buffers_by_id)) < 0 || (r = hmap_init(&c->imports_by_id)) < 0 ||
+	    (r = hmap_init(&c->exports_by_handle)) < 0 || (r = hmap_init(&c->exports_by_name)) < 0) {
+		core_free(c);
+		return r;
+	}
 	for (unsigned int i = 0; i < cfg->npools; i++) {
 		r = pool_create(&c->pools[i], i + 1, cfg->pools[i].name, cfg->pools[i].size);
 		if (r < 0) {
@@ -48,6 +53,7 @@ int core_new(struct core **out, const struct config *cfg)
 		h->is_host = true;
 		list_init(&h->buffers);
 		list_init(&h->imports);
+		list_init(&h->waiters);
 		for (unsigned int p = 0; p < cfg->npools && p < CONFIG_POOLS_PER_VM; p++)
 			h->pools[h->npools++] = &c->pools[p];
 	}
@@ -59,6 +65,7 @@ int core_new(struct core **out, const struct config *cfg)
 		vm->slot = i + 1;
 		list_init(&vm->buffers);
 		list_init(&vm->imports);
+		list_init(&vm->waiters);
 		for (unsigned int p = 0; p < cfg->npools; p++)
 			if (cfg->pools[p].member[i])
 				vm->pools[vm->npools++] = &c->pools[p];
@@ -93,6 +100,10 @@ void core_free(struct core *c)
 		core_vm_reset(&c->hosts[i]);
 	for (unsigned int i = 0; i < c->npools; i++)
 		pool_destroy(&c->pools[i]);
+	hmap_fini(&c->buffers_by_id);
+	hmap_fini(&c->imports_by_id);
+	hmap_fini(&c->exports_by_handle);
+	hmap_fini(&c->exports_by_name);
 	free(c);
 }
 

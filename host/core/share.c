@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "core-internal.h"
 #include "log.h"
@@ -33,6 +32,8 @@ static int field_name(const char *field, char *out, bool allow_empty)
 static void share_import_free(struct core_vm *vm, struct import *im)
 {
 	list_del(&im->link);
+	list_del(&im->buf_link);
+	hmap_remove(&vm->core->imports_by_id, &im->id_node);
 	vm->nimports--;
 	if (im->mapped)
 		vm_unmap(vm, im->addr, im->buf->size);
@@ -46,20 +47,15 @@ static void share_import_free(struct core_vm *vm, struct import *im)
  * imports lose their mappings too (they read zeros); the imports themselves,
  * and the memory, stay until each importer releases them.
  */
-static void share_unmap_imports(struct core *c, const struct buffer *b)
+static void share_unmap_imports(struct buffer *b)
 {
-	unsigned int i = 0;
-	struct core_vm *vm;
+	struct import *im;
 
-	while ((vm = vm_next(c, &i))) {
-		struct import *im;
-
-		list_for_each(im, &vm->imports, link) {
-			if (im->buf != b || !im->mapped)
-				continue;
-			vm_unmap(vm, im->addr, b->size);
-			im->mapped = false;
-		}
+	list_for_each(im, &b->imports, buf_link) {
+		if (!im->mapped)
+			continue;
+		vm_unmap(im->vm, im->addr, b->size);
+		im->mapped = false;
 	}
 }
 
@@ -90,6 +86,8 @@ ssize_t share_req_export(struct core_vm *vm, const void *req, void *out)
 	struct core *c = vm->core;
 	uint32_t flags, naccess;
 	char name[VIRTIO_VMBUF_NAME_MAX];
+	struct core_vm *allowed[VIRTIO_VMBUF_MAX_ACCESS];
+	uint8_t *meta = NULL;
 	struct buffer *b;
 	struct export *e;
 
@@ -106,33 +104,29 @@ ssize_t share_req_export(struct core_vm *vm, const void *req, void *out)
 		return -EBUSY;
 	if (name[0] && export_by_name(c, b->pool, name))
 		return -EEXIST;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
 	for (uint32_t i = 0; i < naccess; i++) {
 		char vmname[VIRTIO_VMBUF_NAME_MAX];
-		struct core_vm *o;
 
 		if (field_name(x->access[i], vmname, false) < 0 ||
-		    !(o = core_vm_by_name(c, vmname)) || o->is_host) {
-			free(e);
+		    !(allowed[i] = core_vm_by_name(c, vmname)) || allowed[i]->is_host)
 			return -EINVAL;
-		}
-		e->allowed[o->slot - 1] = true;
 	}
-	do {
-		if (getrandom(e->handle, sizeof(e->handle), 0) != sizeof(e->handle)) {
-			free(e);
-			return -EIO;
-		}
-	} while (export_by_handle(c, e->handle));
-	memcpy(e->name, name, sizeof(e->name));
-	list_init(&e->waiters);
-	e->flags = flags;
-	e->meta = x->meta;
-	e->buf = b;
-	b->export = e;
-	list_add_tail(&c->exports, &e->link);
+	if (!mem_is_zero(x->meta.reserved, sizeof(x->meta.reserved)))
+		return -EINVAL;
+	if (!mem_is_zero(&x->meta, EXPORT_META_LEN)) {
+		meta = malloc(EXPORT_META_LEN);
+		if (!meta)
+			return -ENOMEM;
+		memcpy(meta, &x->meta, EXPORT_META_LEN);
+	}
+	e = export_new(b, name, flags);
+	if (!e) {
+		free(meta);
+		return -ENOMEM;
+	}
+	e->meta = meta;
+	for (uint32_t i = 0; i < naccess; i++)
+		export_allow(e, allowed[i]);	/* at most VIRTIO_VMBUF_MAX_ACCESS: fits */
 	memcpy(r->handle, e->handle, sizeof(r->handle));
 	vm_log_info(vm, "vm '%s': exported buffer %llu as '%s' (%02x%02x...)", vm->cfg->name,
 		 (unsigned long long)b->id, name[0] ? name : "-", e->handle[0], e->handle[1]);
@@ -179,9 +173,12 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 	}
 	im->mapped = true;
 	im->id = c->next_import_id++;
+	im->vm = vm;
 	im->buf = e->buf;
 	e->buf->refs++;
 	list_add_tail(&vm->imports, &im->link);
+	list_add_tail(&e->buf->imports, &im->buf_link);
+	hmap_insert(&c->imports_by_id, &im->id_node, hash_u64(&c->key, im->id));
 	vm->nimports++;
 
 	r->import_id = htole64(im->id);
@@ -190,8 +187,9 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 	r->pool_id = htole32(e->buf->pool->id);
 	memcpy(r->handle, e->handle, sizeof(r->handle));
 	str_to_field(r->owner, sizeof(r->owner), e->buf->owner->cfg->name);
-	memcpy(r->name, e->name, sizeof(r->name));
-	r->meta = e->meta;
+	str_to_field(r->name, sizeof(r->name), e->name);
+	if (e->meta)
+		memcpy(&r->meta, e->meta, EXPORT_META_LEN);
 	vm_log_info(vm, "vm '%s': imported '%s' (%02x%02x...) of vm '%s' as import %llu", vm->cfg->name,
 		 e->name[0] ? e->name : "-", e->handle[0], e->handle[1], e->buf->owner->cfg->name,
 		 (unsigned long long)im->id);
@@ -201,11 +199,14 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 ssize_t share_req_release(struct core_vm *vm, const void *req, void *out)
 {
 	const struct virtio_vmbuf_release *x = req;
+	struct core *c = vm->core;
+	uint64_t id = le64toh(x->import_id);
 	struct import *im;
 
 	(void)out;
-	list_for_each(im, &vm->imports, link) {
-		if (im->id != le64toh(x->import_id))
+	/* Another VM's import id reads as not found. */
+	hmap_for_each_hash(im, &c->imports_by_id, hash_u64(&c->key, id), id_node) {
+		if (im->id != id || im->vm != vm)
 			continue;
 		share_import_free(vm, im);
 		return sizeof(struct virtio_vmbuf_resp);
@@ -227,6 +228,6 @@ ssize_t share_req_revoke(struct core_vm *vm, const void *req, void *out)
 		return -EPERM;
 	b = e->buf;
 	export_destroy(e, -ECANCELED);
-	share_unmap_imports(vm->core, b);
+	share_unmap_imports(b);
 	return sizeof(struct virtio_vmbuf_resp);
 }

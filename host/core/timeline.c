@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core-internal.h"
+#include "util.h"
 
 static void timeline_event(struct export *e, struct core_vm *vm, uint64_t value, int32_t error)
 {
@@ -26,8 +27,16 @@ static void timeline_event(struct export *e, struct core_vm *vm, uint64_t value,
 	ev.pool_id = htole32(e->buf->pool->id);
 	ev.value = htole64(value);
 	ev.error = htole32((uint32_t)error);
-	memcpy(ev.name, e->name, sizeof(ev.name));
+	str_to_field(ev.name, sizeof(ev.name), e->name);
 	vm_send_event(vm, &ev);
+}
+
+static void waiter_free(struct waiter *w)
+{
+	w->vm->nwaiters--;
+	list_del(&w->link);
+	list_del(&w->vm_link);
+	free(w);
 }
 
 void timeline_wake(struct export *e, uint64_t value, int32_t error)
@@ -42,9 +51,7 @@ void timeline_wake(struct export *e, uint64_t value, int32_t error)
 			told[w->vm->slot - 1] = true;
 			timeline_event(e, w->vm, value, error);
 		}
-		w->vm->nwaiters--;
-		list_del(&w->link);
-		free(w);
+		waiter_free(w);
 	}
 }
 
@@ -69,6 +76,7 @@ int timeline_add_waiter(struct export *e, struct core_vm *vm, uint64_t value)
 		if (it->value > value)
 			break;
 	list_add_tail(&it->link, &w->link);
+	list_add_tail(&vm->waiters, &w->vm_link);
 	vm->nwaiters++;
 	return 0;
 }
@@ -80,9 +88,7 @@ int timeline_remove_waiter(struct export *e, struct core_vm *vm, uint64_t value)
 	list_for_each(w, &e->waiters, link) {
 		if (w->vm != vm || w->value != value)
 			continue;
-		list_del(&w->link);
-		free(w);
-		vm->nwaiters--;
+		waiter_free(w);
 		return 0;
 	}
 	return -ENOENT;
@@ -90,17 +96,8 @@ int timeline_remove_waiter(struct export *e, struct core_vm *vm, uint64_t value)
 
 void timeline_vm_gone(struct core_vm *vm)
 {
-	struct export *e;
+	struct waiter *w, *tmp;
 
-	list_for_each(e, &vm->core->exports, link) {
-		struct waiter *w, *tmp;
-
-		list_for_each_safe(w, tmp, &e->waiters, link) {
-			if (w->vm != vm)
-				continue;
-			list_del(&w->link);
-			free(w);
-		}
-	}
-	vm->nwaiters = 0;
+	list_for_each_safe(w, tmp, &vm->waiters, vm_link)
+		waiter_free(w);
 }

@@ -148,6 +148,15 @@ int main(void)
 		      "import returns owner, name, handle, size and metadata");
 	}
 	CHECK(import("b", h1, NULL, &i2) == 0, "b imports again by handle");
+	CHECK(simple("a", VIRTIO_VMBUF_REQ_RELEASE, i2, NULL) == -ENOENT,
+	      "releasing another VM's import id: ENOENT");
+	{
+		struct virtio_vmbuf_export x = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_EXPORT),
+						 .buffer_id = htole64(b2) };
+
+		x.meta.reserved[135] = 1;
+		CHECK(req("a", &x, sizeof(x)) == -EINVAL, "metadata with reserved bytes set: EINVAL");
+	}
 	CHECK(import("c", NULL, "cam0", NULL) == -EACCES, "c by name: EACCES");
 	CHECK(import("c", h1, NULL, NULL) == -EACCES, "c by handle: EACCES");
 	CHECK(import("b", bogus, NULL, NULL) == -ENOENT, "random handle: ENOENT");
@@ -159,6 +168,9 @@ int main(void)
 
 		CHECK(export("a", bq, "", VIRTIO_VMBUF_EXPORT_POOL, "d", h2) == 0, "handle-only export in q");
 		CHECK(import("d", h2, NULL, NULL) == -ENXIO, "d not in q: ENXIO");
+		CHECK(import("a", h2, NULL, NULL) == 0 &&
+		      ((struct virtio_vmbuf_import_resp *)resp)->name[0] == 0,
+		      "a handle-only export imports with an empty name");
 		CHECK(simple("a", VIRTIO_VMBUF_REQ_FREE, bq, NULL) == 0, "free it");
 	}
 
