@@ -23,7 +23,24 @@ enum vmbuf_host_op {
 	VMBUF_HOST_REQUEST = 3,
 	/* The memfd of pool @name, attached with SCM_RIGHTS; payload: its size (u64). */
 	VMBUF_HOST_POOL_FD = 4,
+	/*
+	 * The configuration at run time (docs/vmbufctl.md): the VM or pool
+	 * (@offset: VMBUF_HOST_KIND_*) called @name. ADD and SET carry a drop-in's
+	 * text (@len bytes, at most VMBUF_HOST_CONFIG_TEXT_MAX) after the header;
+	 * SET replaces a drop-in of that name, ADD refuses a name in use (EEXIST).
+	 * REMOVE takes away what ADD or SET made; RELOAD reads the files again (as
+	 * SIGHUP does). The answer's payload is a one-line message: what changed,
+	 * or why nothing did.
+	 */
+	VMBUF_HOST_CONFIG_ADD = 5,
+	VMBUF_HOST_CONFIG_SET = 6,
+	VMBUF_HOST_CONFIG_REMOVE = 7,
+	VMBUF_HOST_CONFIG_RELOAD = 8,
 };
+
+#define VMBUF_HOST_KIND_VM 1
+#define VMBUF_HOST_KIND_POOL 2
+#define VMBUF_HOST_CONFIG_TEXT_MAX 4096
 
 #define VMBUF_HOST_REQUEST_MAX 1024	/* VIRTIO_VMBUF_MSG_MAX */
 

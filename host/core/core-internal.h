@@ -10,6 +10,7 @@
  *   share.c     EXPORT, IMPORT, RELEASE, REVOKE; a VM's imports
  *   signal.c    SIGNAL, WATCH
  *   core.c      the core, VM lifecycle (connect, reset, host clients), HELLO
+ *   setup.c     the core's pools and VMs: at start and at run time
  *   request.c   the request table: length and state checks, dispatch
  *   status.c    the JSON state for vmbufctl
  *
@@ -111,7 +112,8 @@ struct core_vm_counters {
 
 struct core_vm {
 	struct core *core;
-	const struct config_vm *cfg;
+	const struct config_vm *cfg;	/* NULL: a free slot */
+	struct hmap_node name_node;	/* core.vms_by_name */
 	unsigned int slot;	/* 1-based; host clients above CONFIG_MAX_VMS */
 	bool is_host;
 	bool attached;		/* host slots: in use */
@@ -134,12 +136,14 @@ struct core_vm {
 struct core {
 	const struct config *cfg;
 	uint64_t next_buffer_id, next_import_id;
-	unsigned int npools, nvms;
+	unsigned int npools, nvms;	/* slots in use are below (a free one: id 0, cfg NULL) */
 	struct list buffers;
 	struct hash_key key;	/* for every table below */
 	struct hmap buffers_by_id, imports_by_id;
 	struct hmap exports_by_handle, exports_by_name;
+	struct hmap vms_by_name;
 	struct config_vm host_cfg;
+	struct core_vm nobody;	/* charged for what removed VMs allocated, until freed */
 	struct pool pools[CONFIG_MAX_POOLS];
 	struct core_vm vms[CONFIG_MAX_VMS];
 	struct core_vm hosts[CORE_HOST_SLOTS];
@@ -186,6 +190,8 @@ void timeline_vm_gone(struct core_vm *vm);
 struct export *export_new(struct buffer *b, const char *name, uint32_t flags);
 /* Let @vm import @e: 0, or -ENOSPC when VIRTIO_VMBUF_MAX_ACCESS VMs are named already. */
 int export_allow(struct export *e, const struct core_vm *vm);
+/* The VM in @slot is gone: take it off @e's access list (the slot may be reused). */
+void export_forget_slot(struct export *e, unsigned int slot);
 struct export *export_by_handle(struct core *c, const uint8_t *handle);
 /* The live export called @name in @p, or NULL. */
 struct export *export_by_name(struct core *c, const struct pool *p, const char *name);

@@ -1,8 +1,7 @@
 /*
- * core - the core object (pools and VMs from the config), the life of a VM
- * connection (connect, driver reset, disconnect; host clients attached as
- * pseudo-VMs), HELLO, the request that opens a session, and BYE, the one
- * that ends it.
+ * core - the life of a VM connection (connect, driver reset, disconnect;
+ * host clients attached as pseudo-VMs), HELLO, the request that opens a
+ * session, and BYE, the one that ends it. (setup.c makes the core.)
  */
 #include <endian.h>
 #include <errno.h>
@@ -13,68 +12,6 @@
 #include "log.h"
 #include "util.h"
 
-int core_new(struct core **out, const struct config *cfg)
-{
-	struct core *c = calloc(1, sizeof(*c));
-	int r;
-
-	if (!c)
-		return -ENOMEM;
-	c->cfg = cfg;
-	c->next_buffer_id = 1;
-	c->next_import_id = 1;
-	list_init(&c->buffers);
-	r = hash_key_init(&c->key);
-	if (r < 0 || (r = hmap_init(&c->buffers_by_id)) < 0 || (r = hmap_init(&c->imports_by_id)) < 0 ||
-	    (r = hmap_init(&c->exports_by_handle)) < 0 || (r = hmap_init(&c->exports_by_name)) < 0) {
-		core_free(c);
-		return r;
-	}
-	for (unsigned int i = 0; i < cfg->npools; i++) {
-		r = pool_create(&c->pools[i], i + 1, cfg->pools[i].name, cfg->pools[i].size);
-		if (r < 0) {
-			log_err("pool '%s': cannot create %llu-byte memfd: %s", cfg->pools[i].name,
-				(unsigned long long)cfg->pools[i].size, strerror(-r));
-			core_free(c);
-			return r;
-		}
-		c->pools[i].reclaim = cfg->pools[i].reclaim;
-		c->npools++;
-	}
-	snprintf(c->host_cfg.name, sizeof(c->host_cfg.name), "host");
-	c->host_cfg.max_buffers = 4096;
-	c->host_cfg.max_waiters = 1024;
-	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++) {
-		struct core_vm *h = &c->hosts[i];
-
-		h->core = c;
-		h->cfg = &c->host_cfg;
-		h->slot = CONFIG_MAX_VMS + 1 + i;
-		h->is_host = true;
-		list_init(&h->buffers);
-		list_init(&h->imports);
-		list_init(&h->waiters);
-		for (unsigned int p = 0; p < cfg->npools && p < CONFIG_POOLS_PER_VM; p++)
-			h->pools[h->npools++] = &c->pools[p];
-	}
-	for (unsigned int i = 0; i < cfg->nvms; i++) {
-		struct core_vm *vm = &c->vms[i];
-
-		vm->core = c;
-		vm->cfg = &cfg->vms[i];
-		vm->slot = i + 1;
-		list_init(&vm->buffers);
-		list_init(&vm->imports);
-		list_init(&vm->waiters);
-		for (unsigned int p = 0; p < cfg->npools; p++)
-			if (cfg->pools[p].member[i])
-				vm->pools[vm->npools++] = &c->pools[p];
-		c->nvms++;
-	}
-	*out = c;
-	return 0;
-}
-
 void core_shutdown(struct core *c)
 {
 	struct core_vm *vm;
@@ -83,28 +20,6 @@ void core_shutdown(struct core *c)
 	while ((vm = vm_next(c, &i)))
 		if (vm->connected && vm->ops && vm->ops->gone)
 			vm->ops->gone(vm->opaque);
-}
-
-void core_free(struct core *c)
-{
-	if (!c)
-		return;
-	/* Nobody is told anything any more: the transports are gone. */
-	for (unsigned int i = 0; i < c->nvms; i++)
-		c->vms[i].ops = NULL;
-	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
-		c->hosts[i].ops = NULL;
-	for (unsigned int i = 0; i < c->nvms; i++)
-		core_vm_reset(&c->vms[i]);
-	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
-		core_vm_reset(&c->hosts[i]);
-	for (unsigned int i = 0; i < c->npools; i++)
-		pool_destroy(&c->pools[i]);
-	hmap_fini(&c->buffers_by_id);
-	hmap_fini(&c->imports_by_id);
-	hmap_fini(&c->exports_by_handle);
-	hmap_fini(&c->exports_by_name);
-	free(c);
 }
 
 int core_vm_connect(struct core_vm *vm, const struct core_vm_ops *ops, void *opaque)

@@ -77,6 +77,10 @@ int core_new(struct core **out, const struct config *cfg);
 void core_shutdown(struct core *c);
 void core_free(struct core *c);
 
+/*
+ * VM slots and pool ids to look at: core_vm_at(c, i) is the VM in slot i + 1
+ * and core_pool_at(c, i) the pool with id i + 1, or NULL for a free one.
+ */
 unsigned int core_vm_count(const struct core *c);
 struct core_vm *core_vm_at(struct core *c, unsigned int i);
 struct core_vm *core_vm_by_name(struct core *c, const char *name);
@@ -90,11 +94,37 @@ unsigned int core_vm_slot(const struct core_vm *vm);
 bool core_vm_may_log(struct core_vm *vm);
 /* The bytes of every pool @vm is a member of, added up. */
 uint64_t core_vm_pools_size(const struct core_vm *vm);
+/* Is a transport connected for @vm? */
+bool core_vm_connected(const struct core_vm *vm);
+/* The pools @vm is a member of: core_vm_pool(vm, i) for i < core_vm_pool_count(vm). */
+unsigned int core_vm_pool_count(const struct core_vm *vm);
+struct pool *core_vm_pool(const struct core_vm *vm, unsigned int i);
 
 unsigned int core_pool_count(const struct core *c);
 struct pool *core_pool_at(struct core *c, unsigned int i);
 struct pool *core_pool_by_name(struct core *c, const char *name);
 bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm);
+
+/*
+ * Changes at run time (the daemon's reconfig.c decides, the transports
+ * follow; nothing is told to guests here).
+ *
+ * core_set_config(): the configuration to follow from now on; every VM and
+ * pool the core has is looked up in it by name (new limits apply at once),
+ * and VMs and pools point into it, so it must outlive the next call.
+ * core_pool_add() makes a pool (-ENOSPC: no free id; memfd errors);
+ * core_pool_busy() says whether one may go (-EBUSY and why: buffers held,
+ * a member connected); core_pool_remove() drops one that is not busy.
+ * core_vm_add() makes a VM in a free slot (-ENOSPC), member of the pools
+ * the configuration gives it; core_vm_remove() disconnects @vm (as its
+ * death would) and frees its slot.
+ */
+void core_set_config(struct core *c, const struct config *cfg);
+int core_pool_add(struct core *c, const struct config_pool *pc, struct pool **out);
+int core_pool_busy(struct core *c, const struct pool *p, char *why, size_t len);
+void core_pool_remove(struct core *c, struct pool *p);
+int core_vm_add(struct core *c, const struct config_vm *vc, struct core_vm **out);
+void core_vm_remove(struct core_vm *vm);
 
 /* Connect @vm through a transport: -EBUSY when it is connected already. */
 int core_vm_connect(struct core_vm *vm, const struct core_vm_ops *ops, void *opaque);

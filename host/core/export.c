@@ -103,6 +103,17 @@ int export_allow(struct export *e, const struct core_vm *vm)
 	return -ENOSPC;
 }
 
+void export_forget_slot(struct export *e, unsigned int slot)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < VIRTIO_VMBUF_MAX_ACCESS; i++)
+		if (e->access[i] && e->access[i] != slot)
+			e->access[k++] = e->access[i];
+	while (k < VIRTIO_VMBUF_MAX_ACCESS)
+		e->access[k++] = 0;
+}
+
 bool export_allows(const struct export *e, const struct core_vm *vm)
 {
 	if (vm->is_host)

@@ -99,9 +99,11 @@ int core_status_json(struct core *c, FILE *out)
 		return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < c->npools; i++)
-		json_object_array_add(pools, status_pool(c, &c->pools[i]));
+		if (c->pools[i].id)
+			json_object_array_add(pools, status_pool(c, &c->pools[i]));
 	for (unsigned int v = 0; v < c->nvms; v++)
-		json_object_array_add(vms, status_vm(&c->vms[v]));
+		if (c->vms[v].cfg)
+			json_object_array_add(vms, status_vm(&c->vms[v]));
 	for (unsigned int i = 0; i < CORE_HOST_SLOTS; i++)
 		hosts += c->hosts[i].attached;
 	json_object_object_add(root, "pools", pools);

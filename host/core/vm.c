@@ -13,8 +13,11 @@ struct core_vm *vm_next(struct core *c, unsigned int *i)
 	while (*i < c->nvms + CORE_HOST_SLOTS) {
 		unsigned int k = (*i)++;
 
-		if (k < c->nvms)
-			return &c->vms[k];
+		if (k < c->nvms) {
+			if (c->vms[k].cfg)
+				return &c->vms[k];
+			continue;
+		}
 		if (c->hosts[k - c->nvms].attached)
 			return &c->hosts[k - c->nvms];
 	}
@@ -76,14 +79,7 @@ unsigned int core_vm_count(const struct core *c)
 
 struct core_vm *core_vm_at(struct core *c, unsigned int i)
 {
-	return i < c->nvms ? &c->vms[i] : NULL;
-}
-
-struct core_vm *core_vm_by_name(struct core *c, const char *name)
-{
-	int i = config_find_vm(c->cfg, name);
-
-	return i < 0 ? NULL : &c->vms[i];
+	return i < c->nvms && c->vms[i].cfg ? &c->vms[i] : NULL;
 }
 
 const char *core_vm_name(const struct core_vm *vm)
@@ -115,6 +111,21 @@ uint64_t core_vm_pools_size(const struct core_vm *vm)
 	return n;
 }
 
+bool core_vm_connected(const struct core_vm *vm)
+{
+	return vm->connected;
+}
+
+unsigned int core_vm_pool_count(const struct core_vm *vm)
+{
+	return vm->npools;
+}
+
+struct pool *core_vm_pool(const struct core_vm *vm, unsigned int i)
+{
+	return i < vm->npools ? vm->pools[i] : NULL;
+}
+
 unsigned int core_pool_count(const struct core *c)
 {
 	return c->npools;
@@ -122,19 +133,11 @@ unsigned int core_pool_count(const struct core *c)
 
 struct pool *core_pool_at(struct core *c, unsigned int i)
 {
-	return i < c->npools ? &c->pools[i] : NULL;
-}
-
-struct pool *core_pool_by_name(struct core *c, const char *name)
-{
-	int i = config_find_pool(c->cfg, name);
-
-	return i < 0 ? NULL : &c->pools[i];
+	return i < c->npools && c->pools[i].id ? &c->pools[i] : NULL;
 }
 
 bool core_pool_has_member(const struct core *c, const struct pool *p, const struct core_vm *vm)
 {
-	if (vm->is_host)
-		return true;
-	return c->cfg->pools[p->id - 1].member[vm->slot - 1];
+	(void)c;
+	return vm_in_pool(vm, p);
 }

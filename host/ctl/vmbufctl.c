@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "hostproto.h"
 #include "config.h"
+#include "libvirt.h"
 #include "snapshot.h"
 #include "textforms.h"
 #include "libvmbuf.h"
@@ -31,17 +33,26 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  status [--json]             pools (size, used bytes, buffers with owner,\n"
 		"                              offset and size) and VMs (connected, usage)\n"
-		"  libvirt-xml [-c CONFIG] [-t TRANSPORT] VM\n"
+		"  libvirt-xml [-c CONFIG] [-t TRANSPORT] [--devices | --metadata] VM [VM-OPTION]...\n"
 		"                              print what VM needs in its libvirt domain, read from\n"
 		"                              the daemon's configuration (default\n"
-		"                              /etc/vmbuf/vmbufd.conf). TRANSPORT ivshmem (default):\n"
-		"                              <shmem> devices (control device and one per pool),\n"
-		"                              for virsh attach-device --config or pasting into\n"
-		"                              <devices>. vhost-user (QEMU >= 10.2): a shared memfd\n"
+		"                              /etc/vmbuf/vmbufd.conf), or, for a VM the libvirt hook\n"
+		"                              will register, from the options of 'vm add' (--pools,\n"
+		"                              --quota, ...). The devices: for TRANSPORT ivshmem\n"
+		"                              (default) <shmem> devices (control device and one per\n"
+		"                              pool), for virsh attach-device --config or pasting into\n"
+		"                              <devices>; for vhost-user (QEMU >= 10.2) a shared memfd\n"
 		"                              <memoryBacking> and a <qemu:commandline> for the\n"
 		"                              vhost-user device, to put directly under <domain>\n"
-		"                              (libvirt marks such a domain tainted; see\n"
-		"                              docs/libvirt.md)\n"
+		"                              (libvirt marks such a domain tainted). Then the\n"
+		"                              <vmbuf:vm> element for <metadata>: with it, the hook\n"
+		"                              adds the VM when the domain starts and removes it\n"
+		"                              when it stops (docs/libvirt.md)\n"
+		"  libvirt-hook [-c CONFIG] DOMAIN OPERATION SUBOPERATION [EXTRA]\n"
+		"                              the libvirt QEMU hook (libvirtd runs it as\n"
+		"                              /etc/libvirt/hooks/qemu.d/vmbuf, domain XML on\n"
+		"                              standard input): 'prepare begin' sets the VM the\n"
+		"                              domain's <vmbuf:vm> describes, 'release end' removes it\n"
 		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n"
 		"                              import a VM's export (it must allow the host): print\n"
 		"                              size, owner, metadata and whether a dma-buf came\n"
@@ -64,6 +75,21 @@ static void usage(FILE *out)
 		"  read POOL OFFSET LENGTH     write LENGTH bytes of POOL at OFFSET to standard\n"
 		"       [--hex]                output (raw, or a hex dump with --hex); root only;\n"
 		"                              LENGTH <= 65536; numbers may be 0x hex\n"
+		"\n"
+		"Configuration at run time (root or the daemon's host-group; each change is\n"
+		"checked like vmbufd.conf, takes effect at once and is kept as a drop-in in\n"
+		"STATE-DIR/vmbufd.conf.d, so it survives a restart):\n"
+		"  vm add NAME [--pools P,...] [--quota SIZE] [--max-buffers N]\n"
+		"         [--max-waiters N] [--fence-timeout-ms MS]\n"
+		"                              a new VM: its sockets appear under SOCKET_DIR/NAME\n"
+		"  vm remove NAME              a VM added so: disconnected if running (its buffers\n"
+		"                              are released, as at its death), sockets removed\n"
+		"  pool add NAME --size SIZE [--members VM,...] [--reclaim]\n"
+		"                              a new pool (a member must not be running: EBUSY)\n"
+		"  pool remove NAME            a pool added so, unless in use (buffers held or a\n"
+		"                              member connected: EBUSY)\n"
+		"  reload                      read vmbufd.conf and the drop-ins again (as SIGHUP);\n"
+		"                              a file that does not check changes nothing\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket-dir=DIR        the daemon's socket directory (default /run/vmbuf,\n"
@@ -234,98 +260,6 @@ static int cmd_read(int argc, char **argv)
 			printf(" %02x", (unsigned char)data[j]);
 		printf("\n");
 	}
-	return 0;
-}
-
-/* ivshmem: the control device and one device per pool, for <devices>. */
-static void libvirt_xml_ivshmem(const struct config *cfg, int v)
-{
-	const char *vm = cfg->vms[v].name;
-
-	printf("<shmem name='vmbuf-ctl-%s'>\n"
-	       "  <model type='ivshmem-doorbell'/>\n"
-	       "  <server path='%s/%s/ctl.sock'/>\n"
-	       "  <msi vectors='%d' ioeventfd='on'/>\n"
-	       "</shmem>\n", vm, cfg->socket_dir, vm, VMBUF_IVSHMEM_CTL_VECTORS);
-	for (unsigned int p = 0; p < cfg->npools; p++) {
-		if (!cfg->pools[p].member[v])
-			continue;
-		printf("<shmem name='vmbuf-pool-%s'>\n"
-		       "  <model type='ivshmem-doorbell'/>\n"
-		       "  <server path='%s/%s/pool-%s.sock'/>\n"
-		       "  <msi vectors='%d' ioeventfd='on'/>\n"
-		       "</shmem>\n", cfg->pools[p].name, cfg->socket_dir, vm, cfg->pools[p].name,
-		       VMBUF_IVSHMEM_POOL_VECTORS);
-	}
-}
-
-/*
- * vhost-user: libvirt has no element for QEMU's generic vhost-user device,
- * so the device goes in as QEMU arguments; guest RAM must be a shared memfd.
- * Pools need no device: vmbufd maps single buffers into the device's region.
- */
-static void libvirt_xml_vhost_user(const struct config *cfg, int v)
-{
-	const char *vm = cfg->vms[v].name;
-
-	printf("<!-- Put these directly under <domain>, which must declare\n"
-	       "     xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'. libvirt marks the\n"
-	       "     domain tainted (custom-argv): it does not manage this device. -->\n"
-	       "<memoryBacking>\n"
-	       "  <source type='memfd'/>\n"
-	       "  <access mode='shared'/>\n"
-	       "</memoryBacking>\n"
-	       "<qemu:commandline>\n"
-	       "  <qemu:arg value='-chardev'/>\n"
-	       "  <qemu:arg value='socket,id=vmbuf-ctl,path=%s/%s/vhost-user.sock'/>\n"
-	       "  <qemu:arg value='-device'/>\n"
-	       "  <qemu:arg value='vhost-user-test-device-pci,chardev=vmbuf-ctl,virtio-id=%d,"
-	       "num_vqs=%d,config_size=%zu'/>\n"
-	       "</qemu:commandline>\n", cfg->socket_dir, vm, VIRTIO_VMBUF_DEVICE_ID,
-	       VIRTIO_VMBUF_NUM_VQS, sizeof(struct virtio_vmbuf_config));
-}
-
-static int cmd_libvirt_xml(int argc, char **argv)
-{
-	const char *path = "/etc/vmbuf/vmbufd.conf", *vm = NULL, *transport = "ivshmem";
-	static struct config cfg;
-	char err[512];
-	int v;
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc)
-			path = argv[++i];
-		else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--transport")) && i + 1 < argc)
-			transport = argv[++i];
-		else if (!vm && argv[i][0] != '-')
-			vm = argv[i];
-		else
-			vm = NULL, argc = 0;
-	}
-	if (!vm) {
-		fprintf(stderr, "vmbufctl: usage: libvirt-xml [-c CONFIG] [-t ivshmem|vhost-user] VM\n");
-		return 2;
-	}
-	if (strcmp(transport, "ivshmem") && strcmp(transport, "vhost-user")) {
-		fprintf(stderr, "vmbufctl: libvirt-xml: unknown transport '%s' (ivshmem, vhost-user)\n",
-			transport);
-		return 2;
-	}
-	config_init(&cfg);
-	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vmbufctl: %s\n", err);
-		return 1;
-	}
-	v = config_find_vm(&cfg, vm);
-	if (v < 0) {
-		fprintf(stderr, "vmbufctl: libvirt-xml '%s': no such VM in %s (ENOENT)\n", vm, path);
-		return 1;
-	}
-	printf("<!-- vmbuf for VM '%s' (from %s), %s transport -->\n", vm, path, transport);
-	if (!strcmp(transport, "ivshmem"))
-		libvirt_xml_ivshmem(&cfg, v);
-	else
-		libvirt_xml_vhost_user(&cfg, v);
 	return 0;
 }
 
@@ -669,7 +603,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[0], "read"))
 		return cmd_read(argc, argv);
 	if (!strcmp(argv[0], "libvirt-xml"))
-		return cmd_libvirt_xml(argc, argv);
+		return libvirt_cmd_xml(argc, argv);
+	if (!strcmp(argv[0], "libvirt-hook"))
+		return libvirt_cmd_hook(socket_dir, argc, argv);
 	if (!strcmp(argv[0], "import"))
 		return cmd_import(argc, argv);
 	if (!strcmp(argv[0], "snapshot"))
@@ -682,6 +618,12 @@ int main(int argc, char **argv)
 		return cmd_timeline(argc, argv, false);
 	if (!strcmp(argv[0], "wait"))
 		return cmd_timeline(argc, argv, true);
+	if (!strcmp(argv[0], "vm"))
+		return admin_cmd_vm(socket_dir, argc, argv);
+	if (!strcmp(argv[0], "pool"))
+		return admin_cmd_pool(socket_dir, argc, argv);
+	if (!strcmp(argv[0], "reload"))
+		return admin_cmd_reload(socket_dir, argc, argv);
 	fprintf(stderr, "vmbufctl: unknown command '%s' (try --help)\n", argv[0]);
 	return 2;
 }

@@ -23,6 +23,7 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "reconfig.h"
 #include "socket.h"
 #include "util.h"
 
@@ -48,6 +49,7 @@ struct hostapi_client {
 struct hostapi {
 	struct loop *loop;
 	struct core *core;
+	struct reconfig *rc;
 	int fd;
 	gid_t group;
 	char path[108];
@@ -229,12 +231,55 @@ static int client_read(struct hostapi_client *cl, const struct vmbuf_host_req *r
 	return client_send(cl, 0, 0, p->map + req->offset, req->len);
 }
 
+static bool has_payload(uint32_t op)
+{
+	return op == VMBUF_HOST_REQUEST || op == VMBUF_HOST_CONFIG_ADD || op == VMBUF_HOST_CONFIG_SET;
+}
+
+/*
+ * A configuration change (root or the host group, as every client here).
+ * Whatever the outcome, the client gets the message; the change is logged.
+ */
+static int client_config(struct hostapi_client *cl, const struct vmbuf_host_req *req,
+			 const uint8_t *payload)
+{
+	static const enum reconfig_op ops[] = {
+		[VMBUF_HOST_CONFIG_ADD] = RECONFIG_ADD,
+		[VMBUF_HOST_CONFIG_SET] = RECONFIG_SET,
+		[VMBUF_HOST_CONFIG_REMOVE] = RECONFIG_REMOVE,
+		[VMBUF_HOST_CONFIG_RELOAD] = RECONFIG_RELOAD,
+	};
+	char name[33], text[VMBUF_HOST_CONFIG_TEXT_MAX + 1], msg[600];
+	struct reconfig_change ch = { .op = ops[req->op], .name = name, .text = text };
+	size_t len = has_payload(req->op) ? req->len : 0;	/* checked by the caller */
+	int r;
+
+	field_to_str(name, req->name, sizeof(req->name));
+	memcpy(text, payload, len);
+	text[len] = '\0';
+	if (req->op != VMBUF_HOST_CONFIG_RELOAD && req->offset != VMBUF_HOST_KIND_VM &&
+	    req->offset != VMBUF_HOST_KIND_POOL)
+		return client_send(cl, -EINVAL, 0, NULL, 0);
+	if (memchr(text, '\0', len))
+		return client_send(cl, -EINVAL, 0, "the text holds a NUL byte", 25);
+	ch.pool = req->offset == VMBUF_HOST_KIND_POOL;
+	log_info("host client uid %d pid %d: configuration request", (int)cl->cred.uid,
+		 (int)cl->cred.pid);
+	r = reconfig_apply(cl->h->rc, &ch, msg, sizeof(msg));
+	return client_send(cl, r, 0, msg, strlen(msg));
+}
+
+static size_t payload_max(uint32_t op)
+{
+	return op == VMBUF_HOST_REQUEST ? VMBUF_HOST_REQUEST_MAX : VMBUF_HOST_CONFIG_TEXT_MAX;
+}
+
 static void client_event(struct loop_source *src, uint32_t events, void *data)
 {
 	struct hostapi_client *cl = data;
 	union {
 		struct vmbuf_host_req req;
-		uint8_t b[sizeof(struct vmbuf_host_req) + VMBUF_HOST_REQUEST_MAX];
+		uint8_t b[sizeof(struct vmbuf_host_req) + VMBUF_HOST_CONFIG_TEXT_MAX];
 	} in;
 	struct vmbuf_host_req req;
 	ssize_t n;
@@ -262,8 +307,8 @@ static void client_event(struct loop_source *src, uint32_t events, void *data)
 	}
 	memcpy(&req, &in.req, (size_t)n < sizeof(req) ? (size_t)n : sizeof(req));
 	if ((size_t)n < sizeof(req) || req.flags || (size_t)n > sizeof(in) ||
-	    (req.op == VMBUF_HOST_REQUEST ? req.len != (size_t)n - sizeof(req) :
-					    (size_t)n != sizeof(req))) {
+	    (has_payload(req.op) ? req.len != (size_t)n - sizeof(req) || req.len > payload_max(req.op) :
+				   (size_t)n != sizeof(req))) {
 		r = client_send(cl, -EBADMSG, 0, NULL, 0);
 	} else {
 		switch (req.op) {
@@ -278,6 +323,12 @@ static void client_event(struct loop_source *src, uint32_t events, void *data)
 			break;
 		case VMBUF_HOST_READ:
 			r = client_read(cl, &req);
+			break;
+		case VMBUF_HOST_CONFIG_ADD:
+		case VMBUF_HOST_CONFIG_SET:
+		case VMBUF_HOST_CONFIG_REMOVE:
+		case VMBUF_HOST_CONFIG_RELOAD:
+			r = client_config(cl, &req, in.b + sizeof(req));
 			break;
 		default:
 			r = client_send(cl, -EOPNOTSUPP, 0, NULL, 0);
@@ -347,8 +398,8 @@ static void hostapi_accept(struct loop_source *src, uint32_t events, void *data)
 	h->nroot += cred.uid == 0;
 }
 
-int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, const char *path,
-		gid_t group)
+int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, struct reconfig *rc,
+		const char *path, gid_t group)
 {
 	struct hostapi *h;
 	int r;
@@ -358,6 +409,7 @@ int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, cons
 		return -ENOMEM;
 	h->loop = loop;
 	h->core = core;
+	h->rc = rc;
 	h->group = group;
 	list_init(&h->clients);
 	r = str_printf(h->path, sizeof(h->path), "%s", path);

@@ -12,10 +12,14 @@
 struct core;
 struct loop;
 struct hostapi;
+struct reconfig;
 
-/* Listen on @path (an existing stale socket is replaced). */
-int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, const char *path,
-		gid_t group);
+/*
+ * Listen on @path (an existing stale socket is replaced). Configuration
+ * requests (VMBUF_HOST_CONFIG_*) go to @rc (reconfig.h).
+ */
+int hostapi_new(struct hostapi **out, struct loop *loop, struct core *core, struct reconfig *rc,
+		const char *path, gid_t group);
 void hostapi_free(struct hostapi *h);
 
 #endif

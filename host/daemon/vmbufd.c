@@ -3,7 +3,7 @@
  * core, and the transports started on one epoll loop that never blocks on a
  * guest (ivshmem: vhost-user/ivshmem/ivshmem_server.c; host clients:
  * hostapi.c). SIGTERM and SIGINT stop it cleanly (sockets removed, memory
- * freed).
+ * freed); SIGHUP reads the configuration again (reconfig.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +26,7 @@
 #include "vhost_user_server.h"
 #include "log.h"
 #include "loop.h"
+#include "reconfig.h"
 #include "socket.h"
 #include "util.h"
 
@@ -35,7 +36,7 @@
 #define DEFAULT_CONFIG "/etc/vmbuf/vmbufd.conf"
 
 struct daemon {
-	struct config *cfg;
+	struct reconfig rc;	/* the configuration (rc.cfg) and what runs from it */
 	struct core *core;
 	struct loop *loop;
 	struct ivshmem_server *ivshmem;
@@ -64,7 +65,7 @@ static int config_group(const char *what, const char *name, gid_t *gid)
 
 static int daemon_setup(struct daemon *d)
 {
-	const struct config *cfg = d->cfg;
+	const struct config *cfg = d->rc.cfg;
 	gid_t vm_gid, host_gid;
 	char path[512];
 	int r;
@@ -84,9 +85,12 @@ static int daemon_setup(struct daemon *d)
 		r = vhost_user_server_new(&d->vhost_user, d->loop, d->core, cfg->socket_dir, vm_gid);
 	if (r < 0)
 		return r;
+	d->rc.core = d->core;
+	d->rc.ivshmem = d->ivshmem;
+	d->rc.vhost_user = d->vhost_user;
 	r = str_printf(path, sizeof(path), "%s/%s", cfg->socket_dir, VMBUF_HOST_SOCK);
 	if (r >= 0)
-		r = hostapi_new(&d->host, d->loop, d->core, path, host_gid);
+		r = hostapi_new(&d->host, d->loop, d->core, &d->rc, path, host_gid);
 	if (r < 0)
 		log_err("host socket '%s': %s", path, strerror(-r));
 	return r;
@@ -106,7 +110,7 @@ static void daemon_teardown(struct daemon *d)
  * A VM without a quota may fill a pool it shares with others: valid, but
  * rarely meant; say so (on standard error, the check still passes).
  */
-static void config_warn_quotas(const struct config *cfg, const char *path)
+static void config_warn_quotas(const struct config *cfg)
 {
 	for (unsigned int p = 0; p < cfg->npools; p++) {
 		unsigned int members = 0;
@@ -116,7 +120,8 @@ static void config_warn_quotas(const struct config *cfg, const char *path)
 		for (unsigned int v = 0; members > 1 && v < cfg->nvms; v++)
 			if (cfg->pools[p].member[v] && !cfg->vms[v].quota)
 				fprintf(stderr, "%s:%u: warning: vm '%s' has no quota and can fill "
-					"pool '%s', which %u VMs share\n", path, cfg->vms[v].line,
+					"pool '%s', which %u VMs share\n", cfg->files[cfg->vms[v].file],
+					cfg->vms[v].line,
 					cfg->vms[v].name, cfg->pools[p].name, members);
 	}
 }
@@ -153,10 +158,18 @@ static void on_signal(struct loop_source *src, uint32_t events, void *data)
 
 	(void)src;
 	(void)events;
-	if (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		log_info("signal %u: shutting down", si.ssi_signo);
-		d->quit = true;
+	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		struct reconfig_change ch = { .op = RECONFIG_RELOAD };
+		char msg[600];
+
+		log_info("SIGHUP: reading the configuration again");
+		reconfig_apply(&d->rc, &ch, msg, sizeof(msg));	/* logs the outcome */
+		return;
 	}
+	log_info("signal %u: shutting down", si.ssi_signo);
+	d->quit = true;
 }
 
 static void usage(FILE *out)
@@ -184,6 +197,8 @@ static void usage(FILE *out)
 		"  -V, --version           show the version and exit\n"
 		"\n"
 		"Signals: SIGTERM and SIGINT shut down cleanly; the VMs' devices stop working.\n"
+		"SIGHUP reads the configuration and its drop-ins again; a file that does not\n"
+		"check, or a change that what runs does not allow, changes nothing (logged).\n"
 		"Exit status: 0 on clean shutdown, 1 on a configuration or start-up error,\n"
 		"2 on a usage error.\n"
 		"See vmbufd(8), vmbufd.conf(5) and docs/ in the source tree.\n",
@@ -230,28 +245,30 @@ int main(int argc, char **argv)
 	log_init("vmbufd", level);
 	journal_init("vmbufd");
 
-	d.cfg = malloc(sizeof(*d.cfg));
-	if (!d.cfg)
+	d.rc.cfg = malloc(sizeof(*d.rc.cfg));
+	if (!d.rc.cfg)
 		return 1;
-	config_init(d.cfg);
-	if (config_load(d.cfg, config_path, err, sizeof(err)) < 0) {
+	config_init(d.rc.cfg);
+	if (config_load(d.rc.cfg, config_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vmbufd: %s\n", err);
-		free(d.cfg);
+		free(d.rc.cfg);
 		return 1;
 	}
+	d.rc.path = config_path;
+	d.rc.socket_dir = socket_dir;
 	if (socket_dir) {
-		if (socket_dir[0] != '/' || strlen(socket_dir) >= sizeof(d.cfg->socket_dir) - 64) {
+		if (socket_dir[0] != '/' || strlen(socket_dir) >= sizeof(d.rc.cfg->socket_dir) - 64) {
 			fprintf(stderr, "vmbufd: --socket-dir must be a short absolute path\n");
-			free(d.cfg);
+			free(d.rc.cfg);
 			return 2;
 		}
-		snprintf(d.cfg->socket_dir, sizeof(d.cfg->socket_dir), "%s", socket_dir);
+		snprintf(d.rc.cfg->socket_dir, sizeof(d.rc.cfg->socket_dir), "%s", socket_dir);
 	}
 	if (check) {
-		config_warn_quotas(d.cfg, config_path);
-		printf("%s: ok: %u VM(s), %u pool(s), sockets in %s\n", config_path, d.cfg->nvms,
-		       d.cfg->npools, d.cfg->socket_dir);
-		free(d.cfg);
+		config_warn_quotas(d.rc.cfg);
+		printf("%s: ok: %u VM(s), %u pool(s), sockets in %s\n", config_path, d.rc.cfg->nvms,
+		       d.rc.cfg->npools, d.rc.cfg->socket_dir);
+		free(d.rc.cfg);
 		return 0;
 	}
 
@@ -259,12 +276,13 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	r = loop_new(&d.loop);
 	if (r >= 0)
-		r = core_new(&d.core, d.cfg);
+		r = core_new(&d.core, d.rc.cfg);
 	if (r >= 0 && d.sigfd >= 0)
 		r = loop_add(d.loop, d.sigfd, EPOLLIN, on_signal, &d, NULL);
 	if (r >= 0)
@@ -273,8 +291,8 @@ int main(int argc, char **argv)
 		log_err("start-up failed: %s", strerror(-r));
 		goto out;
 	}
-	log_info("ready: %u VM(s), %u pool(s), sockets in %s", d.cfg->nvms, d.cfg->npools,
-		 d.cfg->socket_dir);
+	log_info("ready: %u VM(s), %u pool(s), sockets in %s", d.rc.cfg->nvms, d.rc.cfg->npools,
+		 d.rc.cfg->socket_dir);
 	journal_ready();
 	while (!d.quit) {
 		/* Freed memory is zeroed a step per turn, between everything else. */
@@ -294,6 +312,6 @@ out:
 	core_free(d.core);
 	loop_free(d.loop);
 	closep(&d.sigfd);
-	free(d.cfg);
+	free(d.rc.cfg);
 	return ret;
 }

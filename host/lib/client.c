@@ -297,10 +297,15 @@ static int call(struct vmbuf_client *c, const struct vmbuf_host_req *req, char *
 		if ((size_t)n < sizeof(r))
 			return -EPROTO;
 		memcpy(&r, pkt, sizeof(r));
-		if (r.status < 0)
-			return r.status;
 		if (r.len != (size_t)n - sizeof(r))
 			return -EPROTO;
+		if (r.flags & VMBUF_HOST_RESP_EVENT) {
+			/* Events come between answers (PEER_GONE, ...): keep them for later. */
+			client_queue_event(c, pkt + sizeof(r), r.len);
+			continue;
+		}
+		if (r.status < 0)
+			return r.status;
 		nb = realloc(buf, len + r.len + 1);
 		if (!nb)
 			return -ENOMEM;

@@ -35,7 +35,7 @@
 
 int fakevm_daemon_start(struct fakevm_daemon *d, const char *bin, const char *config)
 {
-	char conf[160], sock[160];
+	char conf[160];
 	FILE *f;
 
 	memset(d, 0, sizeof(*d));
@@ -48,13 +48,22 @@ int fakevm_daemon_start(struct fakevm_daemon *d, const char *bin, const char *co
 	f = fopen(conf, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "[vmbufd]\nsocket-dir = %s\n%s", d->sockdir, config);
+	fprintf(f, "[vmbufd]\nsocket-dir = %s\nstate-dir = %s/state\n%s", d->sockdir, d->dir,
+		config);
 	fclose(f);
+	return fakevm_daemon_run(d, bin);
+}
+
+int fakevm_daemon_run(struct fakevm_daemon *d, const char *bin)
+{
+	char conf[160], sock[160];
+
+	snprintf(conf, sizeof(conf), "%s/vmbufd.conf", d->dir);
 	d->pid = fork();
 	if (d->pid < 0)
 		return -1;
 	if (d->pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
@@ -348,4 +357,66 @@ int32_t fakevm_hello(struct fakevm *vm, struct virtio_vmbuf_hello_resp *out)
 	if (out)
 		*out = r;
 	return (int32_t)le32toh(r.resp.status);
+}
+
+int32_t fakevm_request(struct fakevm *vm, const void *req, size_t len, void *resp, size_t cap)
+{
+	uint8_t buf[VIRTIO_VMBUF_MSG_MAX];
+	void *out = resp ? resp : buf;
+	int n;
+
+	memset(out, 0, resp ? cap : sizeof(buf));
+	n = fakevm_call(vm, req, len, out, resp ? cap : sizeof(buf));
+	if (n < (int)sizeof(struct virtio_vmbuf_resp))
+		return -ETIMEDOUT;
+	return (int32_t)le32toh(((struct virtio_vmbuf_resp *)out)->status);
+}
+
+int32_t fakevm_alloc(struct fakevm *vm, uint32_t pool, uint64_t size, uint64_t *id)
+{
+	struct virtio_vmbuf_alloc a = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_ALLOC),
+					.pool_id = htole32(pool), .size = htole64(size) };
+	struct virtio_vmbuf_alloc_resp r;
+	int32_t s = fakevm_request(vm, &a, sizeof(a), &r, sizeof(r));
+
+	*id = s ? 0 : le64toh(r.buffer_id);
+	return s;
+}
+
+int32_t fakevm_export(struct fakevm *vm, uint64_t id, const char *name, const char *to,
+		      uint8_t *handle)
+{
+	struct virtio_vmbuf_export x = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_EXPORT),
+					 .buffer_id = htole64(id) };
+	struct virtio_vmbuf_export_resp r;
+	int32_t s;
+
+	if (name)
+		snprintf(x.name, sizeof(x.name), "%s", name);
+	if (to) {
+		snprintf(x.access[0], sizeof(x.access[0]), "%s", to);
+		x.naccess = htole32(1);
+	}
+	s = fakevm_request(vm, &x, sizeof(x), &r, sizeof(r));
+	if (!s && handle)
+		memcpy(handle, r.handle, VIRTIO_VMBUF_HANDLE_SIZE);
+	return s;
+}
+
+int32_t fakevm_import(struct fakevm *vm, const char *name, const uint8_t *handle, uint64_t *id)
+{
+	struct virtio_vmbuf_import im = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_IMPORT) };
+	struct virtio_vmbuf_import_resp r;
+	int32_t s;
+
+	if (name) {
+		im.flags = htole32(VIRTIO_VMBUF_IMPORT_BY_NAME);
+		snprintf(im.name, sizeof(im.name), "%s", name);
+	} else {
+		memcpy(im.handle, handle, sizeof(im.handle));
+	}
+	s = fakevm_request(vm, &im, sizeof(im), &r, sizeof(r));
+	if (id)
+		*id = s ? 0 : le64toh(r.import_id);
+	return s;
 }

@@ -43,11 +43,14 @@ struct fakevm_daemon {
 };
 
 /*
- * Start @bin with a config file of "[vmbufd] socket-dir = ..." and then
+ * Start @bin with a config file of "[vmbufd] socket-dir = DIR/run, state-dir =
+ * DIR/state" (DIR: d->dir, a new temporary directory) and then
  * @config (VMs and pools), logging to d->log; waits for host.sock.
  * Returns 0 or -1.
  */
 int fakevm_daemon_start(struct fakevm_daemon *d, const char *bin, const char *config);
+/* Start it again with the same files (after fakevm_daemon_stop()); the log grows. */
+int fakevm_daemon_run(struct fakevm_daemon *d, const char *bin);
 /* Is it still running? */
 int fakevm_daemon_alive(struct fakevm_daemon *d);
 /* SIGTERM and wait: its exit status as waitpid() gives it. */
@@ -102,5 +105,18 @@ int fakevm_events(struct fakevm *vm, struct virtio_vmbuf_event *out, unsigned in
 
 /* HELLO, then the response status. */
 int32_t fakevm_hello(struct fakevm *vm, struct virtio_vmbuf_hello_resp *out);
+
+/*
+ * One request through fakevm_call(): the response's status (0 or a negative
+ * errno), -ETIMEDOUT when none came. The response goes to @resp (NULL: not
+ * wanted). The helpers below build the common requests.
+ */
+int32_t fakevm_request(struct fakevm *vm, const void *req, size_t len, void *resp, size_t cap);
+int32_t fakevm_alloc(struct fakevm *vm, uint32_t pool, uint64_t size, uint64_t *id);
+/* Export buffer @id as @name (NULL: none) to VM @to (NULL: nobody else); its handle. */
+int32_t fakevm_export(struct fakevm *vm, uint64_t id, const char *name, const char *to,
+		      uint8_t *handle);
+/* Import by @name, or by @handle when @name is NULL; the import id. */
+int32_t fakevm_import(struct fakevm *vm, const char *name, const uint8_t *handle, uint64_t *id);
 
 #endif

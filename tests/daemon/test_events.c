@@ -35,24 +35,15 @@ static int32_t call(struct fakevm *vm, const void *req, size_t len)
 
 static uint64_t alloc(struct fakevm *vm, uint32_t pool)
 {
-	struct virtio_vmbuf_alloc a = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_ALLOC),
-					.pool_id = htole32(pool), .size = htole64(4096) };
+	uint64_t id;
 
-	return call(vm, &a, sizeof(a)) ? 0 :
-	       le64toh(((struct virtio_vmbuf_alloc_resp *)resp)->buffer_id);
+	return fakevm_alloc(vm, pool, 4096, &id) ? 0 : id;
 }
 
 /* Export buffer @id to VM "b"; 0 and the handle in @handle. */
 static int32_t export_buf(struct fakevm *vm, uint64_t id, uint8_t *handle)
 {
-	struct virtio_vmbuf_export x = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_EXPORT),
-					 .buffer_id = htole64(id), .naccess = htole32(1) };
-	int32_t s;
-
-	strcpy(x.access[0], "b");
-	s = call(vm, &x, sizeof(x));
-	memcpy(handle, ((struct virtio_vmbuf_export_resp *)resp)->handle, VIRTIO_VMBUF_HANDLE_SIZE);
-	return s;
+	return fakevm_export(vm, id, NULL, "b", handle);
 }
 
 static int32_t revoke_export(struct fakevm *vm, const uint8_t *handle)

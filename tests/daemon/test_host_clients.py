@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+import daemonkit
+
 REQ = struct.Struct("<IIQQ32s")        # struct vmbuf_host_req
 RESP = struct.Struct("<iIII")          # struct vmbuf_host_resp
 OP_STATUS, OP_REQUEST = 1, 3
@@ -77,17 +79,10 @@ def main():
     vmbufd, vmbufctl = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
-        sockdir = os.path.join(tmp, "run")
-        conf = os.path.join(tmp, "vmbufd.conf")
-        with open(conf, "w") as f:
-            f.write("[vmbufd]\nsocket-dir = %s\nhost-group = nogroup\n[vm a]\n"
-                    "[pool p]\nsize = 64M\nmembers = a\n" % sockdir)
+        conf, sockdir = daemonkit.write_config(tmp, "[vm a]\n[pool p]\nsize = 64M\nmembers = a\n",
+                                               "host-group = nogroup\n")
         log = open(os.path.join(tmp, "vmbufd.log"), "w")
-        d = subprocess.Popen([vmbufd, "-c", conf], stderr=log)
-        deadline = time.time() + 10
-        while not os.path.exists(os.path.join(sockdir, "host.sock")):
-            assert time.time() < deadline and d.poll() is None, "vmbufd did not start"
-            time.sleep(0.05)
+        d = daemonkit.start(vmbufd, conf, sockdir, log)
         try:
             # 1. A host-group user takes every slot it can: root still gets in.
             r, w = os.pipe()

@@ -13,14 +13,13 @@ import subprocess
 import sys
 import tempfile
 
+import daemonkit
+
 
 def main():
     vmbufd = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="vmbuf-notify-")
-    run = os.path.join(tmp, "run")
-    conf = os.path.join(tmp, "vmbufd.conf")
-    with open(conf, "w") as f:
-        f.write("[vmbufd]\nsocket-dir = %s\n[vm a]\n[pool p]\nsize = 2M\nmembers = a\n" % run)
+    conf, run = daemonkit.write_config(tmp, "[vm a]\n[pool p]\nsize = 2M\nmembers = a\n")
     path = os.path.join(tmp, "notify.sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(path)

@@ -10,6 +10,7 @@ Usage: test_install.py --build-dir DIR  (a build configured with --prefix=/usr,
 import argparse
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ EXPECTED = [
     "usr/lib/x86_64-linux-gnu/pkgconfig/libvmbuf.pc",
     "usr/lib/systemd/system/vmbufd.service",
     "etc/vmbuf/vmbufd.conf",
+    "etc/libvirt/hooks/qemu.d/vmbuf",
     "usr/share/man/man8/vmbufd.8",
     "usr/share/man/man5/vmbufd.conf.5",
     "usr/share/man/man1/vmbufctl.1",
@@ -114,6 +116,24 @@ def main():
         r = run([os.path.join(dest, "usr/sbin/vmbufd"), "--check", "-c",
                  os.path.join(dest, "etc/vmbuf/vmbufd.conf")])
         check(r.returncode == 0, "the example configuration passes vmbufd --check", r.stderr)
+        with open(os.path.join(dest, "etc/vmbuf/vmbufd.conf")) as f:
+            text = f.read()
+        head, _, example = text.partition("An example:")
+        example = re.sub(r"(?m)^#(\[|[a-z-]+ = )", r"\1", example)
+        conf = os.path.join(tmp, "example.conf")
+        with open(conf, "w") as f:
+            f.write(head + "\n" + example)
+        r = run([os.path.join(dest, "usr/sbin/vmbufd"), "--check", "-c", conf])
+        check(r.returncode == 0 and "\n[vm camera]" in example,
+              "and so does its commented example, uncommented", r.stderr)
+
+        # The libvirt hook: executable, runs the installed vmbufctl with the installed config.
+        hook = os.path.join(dest, "etc/libvirt/hooks/qemu.d/vmbuf")
+        with open(hook) as f:
+            text = f.read()
+        check(os.stat(hook).st_mode & 0o111 and text.startswith("#!/bin/sh") and
+              "exec /usr/bin/vmbufctl libvirt-hook -c /etc/vmbuf/vmbufd.conf" in text,
+              "the libvirt hook is executable and runs the installed vmbufctl", text)
 
         # DKMS: build the installed sources for the test kernel, in private trees.
         kver = open(os.path.join(here, "..", "vm", ".kernel-version")).read().strip()

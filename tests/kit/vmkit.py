@@ -420,9 +420,19 @@ class LibvirtVM(VM):
         kit = self.kit
         self.domain = "vmbuf-%s-%s" % (os.path.basename(kit.tmp).split("-")[-1], self.name)
         os.chmod(self.dir, 0o777)	# QEMU runs as libvirt's user and creates files here
-        vmbuf = subprocess.run([kit.paths.vmbufctl, "libvirt-xml", "-c", kit.conf,
-                                "-t", kit.transport.name, self.name],
-                               check=True, capture_output=True, text=True).stdout
+        cmd = [kit.paths.vmbufctl, "libvirt-xml", "-c", kit.conf, "-t", kit.transport.name]
+        opts = []
+        if kit.hook:
+            # Not in vmbufd.conf: the metadata says it all, the hook registers it.
+            opts = ["--pools", ",".join(pools)] if pools else []
+            for k, v in kit.vm_cfg[self.name].items():
+                opts += ["--" + k, str(v)]
+
+        def xml(part):
+            return subprocess.run(cmd + [part, self.name] + opts, check=True,
+                                  capture_output=True, text=True).stdout
+        vmbuf = xml("--devices")
+        metadata = "  <metadata>\n%s  </metadata>\n" % xml("--metadata") if kit.hook else ""
         # ivshmem: <shmem> devices inside <devices>; vhost-user: elements under <domain>.
         inside = kit.transport.name == "ivshmem"
         xml = LIBVIRT_DOMAIN % {
@@ -430,7 +440,7 @@ class LibvirtVM(VM):
             "cmdline": GUEST_CMDLINE,
             "console": self.console, "shell": self.shell_path,
             "devices": vmbuf if inside else "", "domain": "" if inside else vmbuf,
-            "emulator": kit.transport.libvirt_emulator(kit),
+            "emulator": kit.transport.libvirt_emulator(kit), "metadata": metadata,
         }
         self.xml = os.path.join(self.dir, "domain.xml")
         with open(self.xml, "w") as f:
@@ -471,7 +481,7 @@ class LibvirtVM(VM):
 
 LIBVIRT_DOMAIN = """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>%(name)s</name>
-  <memory unit='MiB'>384</memory>
+%(metadata)s  <memory unit='MiB'>384</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
@@ -509,7 +519,9 @@ def virsh(*args):
 
 
 class Kit:
-    """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members][, {key: value}])}."""
+    """vms: {name: {"quota": "32M"}}; pools: {name: (size, [members][, {key: value}])}.
+    libvirt: True (domains through libvirtd) or "hook" (also: the VMs are not in
+    vmbufd.conf, their domains carry <vmbuf:vm> metadata for the libvirt hook)."""
 
     def __init__(self, name, build, vms, pools, libvirt=False, transport="ivshmem",
                  kernel=None, module=None, qemu_dir=None):
@@ -526,8 +538,10 @@ class Kit:
         self.pools = pools
         self.daemon = None
         self.vm_class = LibvirtVM if libvirt else VM
+        self.hook = libvirt == "hook"
         self.pool_vectors = 1      # doorbell vectors of each pool device (ivshmem)
-        conf = ["[vmbufd]", "socket-dir = " + self.sockdir]
+        conf = ["[vmbufd]", "socket-dir = " + self.sockdir,
+                "state-dir = " + os.path.join(self.tmp, "state")]
         if libvirt:
             # libvirt runs QEMU as libvirt-qemu: give its group the VM sockets, and
             # let it read the kernel and initramfs.
@@ -537,16 +551,24 @@ class Kit:
             shutil.copy(self.paths.kernel, self.kernel_copy)
             os.chmod(self.kernel_copy, 0o644)
         conf.append("")
-        for vm, opts in vms.items():
+        for vm, opts in ({} if self.hook else vms).items():
             conf.append("[vm %s]" % vm)
             for k, v in opts.items():
                 conf.append("%s = %s" % (k, v))
             conf.append("")
         for pool, spec in pools.items():
-            size, members = spec[0], spec[1]
-            conf += ["[pool %s]" % pool, "size = %s" % size, "members = " + " ".join(members)]
+            size, members = spec[0], [] if self.hook else spec[1]
+            conf += ["[pool %s]" % pool, "size = %s" % size]
+            conf += ["members = " + " ".join(members)] if members else []
             conf += ["%s = %s" % kv for kv in (spec[2] if len(spec) > 2 else {}).items()] + [""]
         self.conf = os.path.join(self.tmp, "vmbufd.conf")
+        if self.hook:
+            if os.environ.get("VMBUF_PRIVATE_LIBVIRT") != "1":
+                _fail("libvirt='hook' writes /etc/vmbuf: only inside libvirt_test.py's namespace")
+            # Where the installed hook reads the socket directory (libvirt_test.py
+            # runs in a mount namespace of its own, /etc an overlay).
+            self.conf = "/etc/vmbuf/vmbufd.conf"
+            os.makedirs("/etc/vmbuf", exist_ok=True)
         with open(self.conf, "w") as f:
             f.write("\n".join(conf))
         self.initramfs = os.path.join(self.tmp, "initramfs.cpio.gz")

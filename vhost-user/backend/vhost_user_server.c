@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "config.h"
 #include "core.h"
 #include "log.h"
 #include "loop.h"
@@ -33,8 +34,9 @@ struct vus_vm {
 struct vhost_user_server {
 	struct loop *loop;
 	struct core *core;
-	unsigned int nvms;
-	struct vus_vm *vms;
+	gid_t gid;
+	char socket_dir[256];
+	struct vus_vm *vms[CONFIG_MAX_VMS];	/* by slot - 1 */
 };
 
 static void vus_close(struct vus_vm *v, const char *why)
@@ -101,53 +103,87 @@ static void vus_accept(struct loop_source *src, uint32_t events, void *data)
 	log_info("vm '%s': vhost-user connection open", name);
 }
 
+static void vus_vm_free(struct vus_vm *v)
+{
+	vus_close(v, "daemon stopping or VM removed");
+	socket_unserve(v->listen_src, v->listen, v->path);
+	if (v->dir[0])
+		rmdir(v->dir);	/* once the ivshmem sockets are gone too */
+	free(v);
+}
+
+int vhost_user_server_vm_add(struct vhost_user_server *s, struct core_vm *vm)
+{
+	unsigned int slot = core_vm_slot(vm);
+	const char *name = core_vm_name(vm);
+	struct vus_vm *v;
+	int r;
+
+	if (slot < 1 || slot > CONFIG_MAX_VMS || s->vms[slot - 1])
+		return -EEXIST;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->srv = s;
+	v->vm = vm;
+	v->listen = -1;
+	r = str_printf(v->dir, sizeof(v->dir), "%s/%s", s->socket_dir, name);
+	if (r >= 0)
+		r = socket_dir_make(v->dir, 0750, s->gid);
+	if (r >= 0)
+		r = str_printf(v->path, sizeof(v->path), "%s/vhost-user.sock", v->dir);
+	if (r >= 0)
+		r = socket_serve_unix(s->loop, v->path, SOCK_STREAM, 0660, s->gid, vus_accept, v,
+				      &v->listen, &v->listen_src);
+	if (r < 0) {
+		log_err("vm '%s': socket '%s': %s", name, v->path, strerror(-r));
+		vus_vm_free(v);
+		return r;
+	}
+	s->vms[slot - 1] = v;
+	return 0;
+}
+
+void vhost_user_server_vm_remove(struct vhost_user_server *s, const struct core_vm *vm)
+{
+	unsigned int slot = core_vm_slot(vm);
+
+	if (slot < 1 || slot > CONFIG_MAX_VMS || !s->vms[slot - 1])
+		return;
+	vus_vm_free(s->vms[slot - 1]);
+	s->vms[slot - 1] = NULL;
+}
+
 int vhost_user_server_new(struct vhost_user_server **out, struct loop *loop, struct core *core,
 			  const char *socket_dir, gid_t gid)
 {
 	struct vhost_user_server *s = calloc(1, sizeof(*s));
-	int r = -ENOMEM;
+	int r = 0;
 
 	if (!s)
 		return -ENOMEM;
 	s->loop = loop;
 	s->core = core;
-	s->vms = calloc(core_vm_count(core) + 1, sizeof(*s->vms));
-	if (!s->vms)
-		goto fail;
-	for (; s->nvms < core_vm_count(core); s->nvms++) {
-		struct vus_vm *v = &s->vms[s->nvms];
-		const char *name;
-
-		v->srv = s;
-		v->vm = core_vm_at(core, s->nvms);
-		v->listen = -1;
-		name = core_vm_name(v->vm);
-		r = str_printf(v->dir, sizeof(v->dir), "%s/%s", socket_dir, name);
-		if (r >= 0)
-			r = socket_dir_make(v->dir, 0750, gid);
-		if (r >= 0)
-			r = str_printf(v->path, sizeof(v->path), "%s/vhost-user.sock", v->dir);
-		if (r >= 0)
-			r = socket_serve_unix(loop, v->path, SOCK_STREAM, 0660, gid, vus_accept, v,
-					      &v->listen, &v->listen_src);
-		if (r < 0) {
-			log_err("vm '%s': socket '%s': %s", name, v->path, strerror(-r));
-			s->nvms++;
-			goto fail;
-		}
+	s->gid = gid;
+	if (str_printf(s->socket_dir, sizeof(s->socket_dir), "%s", socket_dir) < 0) {
+		free(s);
+		return -ENAMETOOLONG;
+	}
+	for (unsigned int i = 0; r >= 0 && i < core_vm_count(core); i++)
+		if (core_vm_at(core, i))
+			r = vhost_user_server_vm_add(s, core_vm_at(core, i));
+	if (r < 0) {
+		vhost_user_server_free(s);
+		return r;
 	}
 	*out = s;
 	return 0;
-
-fail:
-	vhost_user_server_free(s);
-	return r;
 }
 
 bool vhost_user_server_gone_unread(const struct vhost_user_server *s)
 {
-	for (unsigned int i = 0; i < s->nvms; i++)
-		if (s->vms[i].conn && vub_gone_unread(s->vms[i].conn))
+	for (unsigned int i = 0; i < CONFIG_MAX_VMS; i++)
+		if (s->vms[i] && s->vms[i]->conn && vub_gone_unread(s->vms[i]->conn))
 			return true;
 	return false;
 }
@@ -156,14 +192,8 @@ void vhost_user_server_free(struct vhost_user_server *s)
 {
 	if (!s)
 		return;
-	for (unsigned int i = 0; i < s->nvms; i++) {
-		struct vus_vm *v = &s->vms[i];
-
-		vus_close(v, "daemon stopping");
-		socket_unserve(v->listen_src, v->listen, v->path);
-		if (v->dir[0])
-			rmdir(v->dir);
-	}
-	free(s->vms);
+	for (unsigned int i = 0; i < CONFIG_MAX_VMS; i++)
+		if (s->vms[i])
+			vus_vm_free(s->vms[i]);
 	free(s);
 }

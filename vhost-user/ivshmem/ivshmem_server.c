@@ -1,10 +1,13 @@
 /*
  * ivshmem_server - the daemon's ivshmem listeners (see ivshmem_server.h).
  *
- * One struct ivvm per configured VM: its directory, its control socket and
+ * One struct ivvm per VM (by slot): its directory, its control socket and
  * the control device of the current connection (at most one: a second
  * connection is refused with EBUSY), and one struct ivconn per pool it is a
- * member of. One struct ivpool per pool serves all of the pool's members.
+ * member of. One struct ivpool per pool (by id) serves all of the pool's
+ * members. VMs and pools come and go at run time (ivshmem_server_vm_add()...);
+ * a pool position's eventfds stay with the pool, so a VM added in a slot
+ * another VM had before gets that position's eventfds (ivshmem_pool.h).
  */
 #include "ivshmem_server.h"
 
@@ -57,7 +60,7 @@ struct ivvm {
 	struct ivctl *ctl;
 	struct ivdoorbell db[VMBUF_IVSHMEM_CTL_VECTORS];
 	unsigned int npools;
-	struct ivconn pools[CONFIG_POOLS_PER_VM];
+	struct ivconn *pools[CONFIG_POOLS_PER_VM];
 	char dir[256];
 	char path[IVSOCK_PATH_MAX];
 };
@@ -66,9 +69,9 @@ struct ivshmem_server {
 	struct loop *loop;
 	struct core *core;
 	gid_t gid;
-	unsigned int nvms, npools;
-	struct ivvm *vms;
-	struct ivpool *pools;
+	char socket_dir[256];
+	struct ivvm *vms[CONFIG_MAX_VMS];	/* by slot - 1 */
+	struct ivpool *pools[CONFIG_MAX_POOLS];	/* by pool id - 1 */
 };
 
 /* ---- control device ---- */
@@ -214,107 +217,203 @@ static int ivserver_listen(struct ivshmem_server *s, const char *vm, const char 
 	return r;
 }
 
-static int ivvm_setup(struct ivshmem_server *s, struct ivvm *v, const char *socket_dir)
+/* Listen on SOCKET_DIR/VM/pool-POOL.sock for @v's connection to pool @cp. */
+static int ivconn_add(struct ivshmem_server *s, struct ivvm *v, const struct pool *cp)
 {
-	const char *name = core_vm_name(v->vm);
+	struct ivconn *pc;
 	int r;
 
-	r = str_printf(v->dir, sizeof(v->dir), "%s/%s", socket_dir, name);
+	if (v->npools >= CONFIG_POOLS_PER_VM)
+		return -ENOSPC;
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	*pc = (struct ivconn){ .vm = v, .pool = s->pools[cp->id - 1], .core_pool = cp, .listen = -1 };
+	v->pools[v->npools++] = pc;
+	r = str_printf(pc->path, sizeof(pc->path), "%s/pool-%s.sock", v->dir, cp->name);
+	if (r >= 0)
+		r = ivserver_listen(s, core_vm_name(v->vm), pc->path, ivconn_accept, pc, &pc->listen,
+				    &pc->listen_src);
+	return r;
+}
+
+static void ivconn_remove(struct ivvm *v, unsigned int i)
+{
+	struct ivconn *pc = v->pools[i];
+
+	if (pc->sock_src)
+		ivconn_close(pc);
+	socket_unserve(pc->listen_src, pc->listen, pc->path);
+	free(pc);
+	v->pools[i] = v->pools[--v->npools];
+}
+
+static void ivvm_free(struct ivvm *v)
+{
+	ivvm_ctl_close(v);
+	while (v->npools)
+		ivconn_remove(v, v->npools - 1);
+	socket_unserve(v->listen_src, v->listen, v->path);
+	if (v->dir[0])
+		rmdir(v->dir);
+	free(v);
+}
+
+int ivshmem_server_vm_add(struct ivshmem_server *s, struct core_vm *vm)
+{
+	const char *name = core_vm_name(vm);
+	unsigned int slot = core_vm_slot(vm);
+	struct ivvm *v;
+	int r;
+
+	if (slot < 1 || slot > CONFIG_MAX_VMS || s->vms[slot - 1])
+		return -EEXIST;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->srv = s;
+	v->vm = vm;
+	v->slot = slot;
+	v->listen = -1;
+	for (unsigned int i = 0; i < VMBUF_IVSHMEM_CTL_VECTORS; i++)
+		v->db[i] = (struct ivdoorbell){ .vm = v, .vector = i };
+	s->vms[slot - 1] = v;
+	r = str_printf(v->dir, sizeof(v->dir), "%s/%s", s->socket_dir, name);
 	if (r >= 0)
 		r = socket_dir_make(v->dir, 0750, s->gid);
 	if (r < 0) {
 		log_err("vm '%s': directory '%s': %s", name, v->dir, strerror(-r));
-		return r;
+		v->dir[0] = '\0';
+		goto fail;
 	}
 	r = str_printf(v->path, sizeof(v->path), "%s/ctl.sock", v->dir);
 	if (r >= 0)
 		r = ivserver_listen(s, name, v->path, ivvm_ctl_accept, v, &v->listen,
 				    &v->listen_src);
-	for (unsigned int p = 0; r >= 0 && p < s->npools; p++) {
+	for (unsigned int p = 0; r >= 0 && p < core_pool_count(s->core); p++) {
 		struct pool *cp = core_pool_at(s->core, p);
-		struct ivconn *pc;
 
-		if (!core_pool_has_member(s->core, cp, v->vm))
-			continue;
-		pc = &v->pools[v->npools++];
-		*pc = (struct ivconn){ .vm = v, .pool = &s->pools[p], .core_pool = cp, .listen = -1 };
-		r = str_printf(pc->path, sizeof(pc->path), "%s/pool-%s.sock", v->dir, cp->name);
-		if (r >= 0)
-			r = ivserver_listen(s, name, pc->path, ivconn_accept, pc, &pc->listen,
-					    &pc->listen_src);
+		if (cp && s->pools[p] && core_pool_has_member(s->core, cp, vm))
+			r = ivconn_add(s, v, cp);
 	}
+	if (r >= 0)
+		return 0;
+fail:
+	s->vms[slot - 1] = NULL;
+	ivvm_free(v);
 	return r;
+}
+
+void ivshmem_server_vm_remove(struct ivshmem_server *s, const struct core_vm *vm)
+{
+	unsigned int slot = core_vm_slot(vm);
+
+	if (slot < 1 || slot > CONFIG_MAX_VMS || !s->vms[slot - 1])
+		return;
+	ivvm_free(s->vms[slot - 1]);
+	s->vms[slot - 1] = NULL;
+}
+
+int ivshmem_server_pool_add(struct ivshmem_server *s, const struct pool *p)
+{
+	struct ivpool *ip;
+	int r;
+
+	if (p->id < 1 || p->id > CONFIG_MAX_POOLS || s->pools[p->id - 1])
+		return -EEXIST;
+	ip = calloc(1, sizeof(*ip));
+	if (!ip)
+		return -ENOMEM;
+	r = ivpool_init(ip, p->id, p->name, p->memfd, p->size);
+	if (r < 0) {
+		log_err("pool '%s': writing the ivshmem header: %s", p->name, strerror(-r));
+		free(ip);
+		return r;
+	}
+	s->pools[p->id - 1] = ip;
+	/* VMs there already that are members get their socket for it. */
+	for (unsigned int i = 0; r >= 0 && i < CONFIG_MAX_VMS; i++)
+		if (s->vms[i] && core_pool_has_member(s->core, p, s->vms[i]->vm))
+			r = ivconn_add(s, s->vms[i], p);
+	if (r < 0)
+		ivshmem_server_pool_remove(s, p);
+	return r;
+}
+
+void ivshmem_server_pool_remove(struct ivshmem_server *s, const struct pool *p)
+{
+	struct ivpool *ip;
+
+	if (p->id < 1 || p->id > CONFIG_MAX_POOLS || !(ip = s->pools[p->id - 1]))
+		return;
+	for (unsigned int i = 0; i < CONFIG_MAX_VMS; i++) {
+		struct ivvm *v = s->vms[i];
+
+		for (unsigned int k = 0; v && k < v->npools; k++)
+			if (v->pools[k]->pool == ip)
+				ivconn_remove(v, k--);
+	}
+	ivpool_fini(ip);
+	free(ip);
+	s->pools[p->id - 1] = NULL;
+}
+
+bool ivshmem_server_pool_busy(const struct ivshmem_server *s, const struct pool *p,
+			      const char **vm)
+{
+	for (unsigned int i = 0; i < CONFIG_MAX_VMS; i++) {
+		const struct ivvm *v = s->vms[i];
+
+		for (unsigned int k = 0; v && k < v->npools; k++)
+			if (v->pools[k]->core_pool == p && v->pools[k]->sock_src) {
+				*vm = core_vm_name(v->vm);
+				return true;
+			}
+	}
+	return false;
 }
 
 int ivshmem_server_new(struct ivshmem_server **out, struct loop *loop, struct core *core,
 		       const char *socket_dir, gid_t gid)
 {
 	struct ivshmem_server *s = calloc(1, sizeof(*s));
-	int r = -ENOMEM;
+	int r = 0;
 
 	if (!s)
 		return -ENOMEM;
 	s->loop = loop;
 	s->core = core;
 	s->gid = gid;
-	s->pools = calloc(core_pool_count(core) + 1, sizeof(*s->pools));
-	s->vms = calloc(core_vm_count(core) + 1, sizeof(*s->vms));
-	if (!s->pools || !s->vms)
-		goto fail;
-	for (; s->npools < core_pool_count(core); s->npools++) {
-		struct pool *p = core_pool_at(core, s->npools);
-
-		r = ivpool_init(&s->pools[s->npools], p->id, p->name, p->memfd, p->size);
-		if (r < 0) {
-			log_err("pool '%s': writing the ivshmem header: %s", p->name, strerror(-r));
-			goto fail;
-		}
+	if (str_printf(s->socket_dir, sizeof(s->socket_dir), "%s", socket_dir) < 0) {
+		free(s);
+		return -ENAMETOOLONG;
 	}
-	for (; s->nvms < core_vm_count(core); s->nvms++) {
-		struct ivvm *v = &s->vms[s->nvms];
-
-		v->srv = s;
-		v->vm = core_vm_at(core, s->nvms);
-		v->slot = s->nvms + 1;
-		v->listen = -1;
-		for (unsigned int i = 0; i < VMBUF_IVSHMEM_CTL_VECTORS; i++)
-			v->db[i] = (struct ivdoorbell){ .vm = v, .vector = i };
-		r = ivvm_setup(s, v, socket_dir);
-		if (r < 0) {
-			s->nvms++;	/* tear down what it made */
-			goto fail;
-		}
+	for (unsigned int i = 0; r >= 0 && i < core_pool_count(core); i++)
+		if (core_pool_at(core, i))
+			r = ivshmem_server_pool_add(s, core_pool_at(core, i));
+	for (unsigned int i = 0; r >= 0 && i < core_vm_count(core); i++)
+		if (core_vm_at(core, i))
+			r = ivshmem_server_vm_add(s, core_vm_at(core, i));
+	if (r < 0) {
+		ivshmem_server_free(s);
+		return r;
 	}
 	*out = s;
 	return 0;
-
-fail:
-	ivshmem_server_free(s);
-	return r;
 }
 
 void ivshmem_server_free(struct ivshmem_server *s)
 {
 	if (!s)
 		return;
-	for (unsigned int i = 0; i < s->nvms; i++) {
-		struct ivvm *v = &s->vms[i];
-
-		ivvm_ctl_close(v);
-		for (unsigned int p = 0; p < v->npools; p++) {
-			struct ivconn *pc = &v->pools[p];
-
-			if (pc->sock_src)
-				ivconn_close(pc);
-			socket_unserve(pc->listen_src, pc->listen, pc->path);
+	for (unsigned int i = 0; i < CONFIG_MAX_VMS; i++)
+		if (s->vms[i])
+			ivvm_free(s->vms[i]);
+	for (unsigned int i = 0; i < CONFIG_MAX_POOLS; i++) {
+		if (s->pools[i]) {
+			ivpool_fini(s->pools[i]);
+			free(s->pools[i]);
 		}
-		socket_unserve(v->listen_src, v->listen, v->path);
-		if (v->dir[0])
-			rmdir(v->dir);
 	}
-	for (unsigned int i = 0; i < s->npools; i++)
-		ivpool_fini(&s->pools[i]);
-	free(s->vms);
-	free(s->pools);
 	free(s);
 }
