@@ -6,7 +6,8 @@
 #   vm             QEMU guests with vmbuf.ko against the real vmbufd (also under ASan)
 #   debug          the module's scenarios and a guest ioctl fuzzer on a debug kernel
 #                  (KASAN, lockdep, UBSAN, DEBUG_OBJECTS, DMA_API_DEBUG; tests/kernel/)
-#   libvirt        the same through a real libvirtd (started here if not running)
+#   libvirt        the same through a private libvirtd (own mount namespace), the hook
+#   display        vmbuf-view in a real window under Xvfb, and headless
 #   install        meson install layout, libvmbuf linkage, systemd-analyze, dkms build
 #   bench          the fence round-trip benchmark, briefly
 #   fuzz           libFuzzer on the request parser (clang build, bounded time)
@@ -33,7 +34,7 @@ setup() {
 }
 
 setup build-test -Dsanitize_host=true -Dcompat_kernel_dir=auto -Ddebug_kernel_dir=auto \
-	-Dvm_tests=enabled \
+	-Dvm_tests=enabled -Dviewer=enabled \
 	-Dprefix=/usr -Dsysconfdir=/etc -Ddkms=true
 ninja -C build-test
 CC=clang setup build-fuzz -Dguest=false -Dvm_tests=disabled -Dfuzz=enabled -Dkernel_dir=none \

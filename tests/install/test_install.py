@@ -33,6 +33,8 @@ EXPECTED = [
     "usr/share/man/man5/vmbufd.conf.5",
     "usr/share/man/man1/vmbufctl.1",
     "usr/share/man/man1/vmbuf.1",
+    "usr/share/man/man1/vmbuf-view.1",
+    "usr/bin/vmbuf-view",
     "usr/src/vmbuf-0.1.0/dkms.conf",
     "usr/src/vmbuf-0.1.0/Kbuild",
     "usr/src/vmbuf-0.1.0/Makefile",
