@@ -293,6 +293,7 @@ static int read_domain(const char *domain, struct hook_vm *vm, bool *found, char
 	xmlNode *e;
 	int r = 0;
 
+	*found = false;
 	for (;;) {
 		ssize_t got;
 
@@ -320,7 +321,6 @@ static int read_domain(const char *domain, struct hook_vm *vm, bool *found, char
 			break;
 		n += got;
 	}
-	*found = false;
 	doc = n ? xmlReadMemory(buf, n, "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 						   XML_PARSE_NOWARNING) : NULL;
 	free(buf);
@@ -350,7 +350,7 @@ int libvirt_cmd_hook(const char *socket_dir, int argc, char **argv)
 	static struct config cfg;
 	static struct hook_vm vm;
 	char err[512], msg[1024];
-	bool set, found;
+	bool set, found = false;
 	int i = 1, r;
 
 	if (argc > 2 && !strcmp(argv[1], "-c"))
