@@ -10,6 +10,9 @@ window: under Xvfb, vmbuf-view --ring 3 --release shows the producer's frames in
     --frames frames and the producer sees every release. With --shot PNG the last
     screenshot is kept (docs/viewer.md shows one).
 headless: vmbuf-view --png-dir writes one PNG per frame, each a whole frame.
+formats: ARGB8888 and NV12 images a host client exports (tests/display/host_producer.c,
+    four coloured quadrants), shown by handle in a real window: each quadrant's colour is
+    read back from the screen.
 demo_view: the main job with --view (tests/vm/demo.py): the producer's ring runs against
     the viewer on the host, no frame dropped, and the host's PNG snapshot is the last frame.
 
@@ -58,13 +61,18 @@ def xwd_screen(display):
                           check=True, capture_output=True).stdout
     f = struct.unpack(">25I", data[:100])
     header, byte_order, bpp, bpl, width, height, ncolors = f[0], f[7], f[11], f[12], f[4], f[5], f[19]
-    assert bpp == 32 and (width, height) == (W, H), "unexpected X screen %dx%d@%d" % (width, height, bpp)
+    assert bpp in (24, 32) and (width, height) == (W, H), \
+        "unexpected X screen %dx%d@%d" % (width, height, bpp)
     pixels = data[header + ncolors * 12:]
-    fmt = "<I" if byte_order == 0 else ">I"
+    stride, step = len(pixels) // height, bpp // 8     # xwd pads rows its own way
+    assert stride >= width * step, (stride, width, step)
+    big = byte_order != 0
 
     def pixel(i):
         y, x = divmod(i, W)
-        return struct.unpack_from(fmt, pixels, y * bpl + 4 * x)[0] & 0xFFFFFF
+        o = y * stride + step * x + (step - 3 if big else 0)     # skip an MSB-first pad byte
+        b = pixels[o:o + 3]
+        return (b[0] << 16 | b[1] << 8 | b[2]) if big else (b[2] << 16 | b[1] << 8 | b[0])
     return pixel
 
 
@@ -224,6 +232,56 @@ def scenario_demo_view(t):
             assert r.returncode == 0 and ", 0 dropped frames" in r.stdout, r.stdout + r.stderr
             assert "consumer: (host) vmbuf-view: %d frames of 'cam0'" % frames in r.stdout, r.stdout
             assert check_frame(read_png(png), "the demo's snapshot") == frames
+    finally:
+        x.close()
+
+
+def window_origin(display):
+    """Where vmbuf-view's window is on the screen, from xwininfo."""
+    tree = subprocess.run(["xwininfo", "-root", "-tree", "-display", display],
+                          capture_output=True, text=True).stdout
+    for line in tree.splitlines():
+        m = re.search(r'"vmbuf-view: [^"]*".*\s(\d+)x(\d+)\+-?\d+\+-?\d+\s+\+(-?\d+)\+(-?\d+)', line)
+        if m:
+            return [int(g) for g in m.groups()]
+    raise AssertionError("no vmbuf-view window: " + tree[:2000])
+
+
+def scenario_formats(t):
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]
+    producer = os.path.join(t.build, "tests", "display", "host_producer")
+    x = Xvfb()
+    try:
+        with t.kit("view-formats", {"a": {}}, {"p": ("16M", ["a"])}) as kit:
+            for fmt, label in (("argb", "ARGB8888"), ("nv12", "NV12")):
+                p = subprocess.Popen([producer, kit.sockdir, "p", "quad-" + fmt, fmt, "640", "480"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                handle = re.match(r"handle ([0-9a-f]{32})", p.stdout.readline()).group(1)
+                assert p.stdout.readline().strip() == "ready"
+                v = subprocess.Popen([viewer(kit), "-s", kit.sockdir, "-H", handle, "--frames", "1",
+                                      "--keep", "-v"],
+                                     env=viewer_env(DISPLAY=x.display, SDL_VIDEODRIVER="x11"),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+                out = ""
+                for line in v.stdout:
+                    out += line
+                    if line.startswith("vmbuf-view: 1 frames"):
+                        break
+                assert "640x480 %s" % label in out, out
+                w, h, ox, oy = window_origin(x.display)
+                assert (w, h) == (640, 480), (w, h)
+                screen = xwd_screen(x.display)
+                for q, want in enumerate(colours):
+                    px, py = ox + (q % 2) * 320 + 160, oy + (q // 2) * 240 + 120
+                    v24 = screen(py * W + px)
+                    got = (v24 >> 16, (v24 >> 8) & 255, v24 & 255)
+                    assert all(abs(a - b) <= 16 for a, b in zip(got, want)), \
+                        "%s quadrant %d: %r on screen, expected %r" % (label, q, got, want)
+                v.stdin.close()
+                assert v.wait(timeout=30) == 0, out + v.stdout.read()
+                p.stdin.close()
+                assert p.wait(timeout=30) == 0
     finally:
         x.close()
 

@@ -18,6 +18,7 @@ Meson registers each scenario once per transport (share@ivshmem, ...).
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -66,6 +67,13 @@ done
 
 class KitError(Exception):
     pass
+
+
+def _die_with_parent():
+    """In a child before exec: SIGKILL when the test that started it dies, so a test
+    killed at its timeout leaves no QEMU (or daemon) behind to load the machine."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _fail(msg):
@@ -239,7 +247,8 @@ class VM:
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
         ] + kit.transport.qemu_args(kit, name, pools)
         self.qemu_log = open(os.path.join(self.dir, "qemu.log"), "wb")
-        self.proc = subprocess.Popen(args, stdout=self.qemu_log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.qemu_log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
 
     def _connect(self, deadline):
         while time.time() < deadline:
@@ -577,7 +586,8 @@ class Kit:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
         self.daemon = subprocess.Popen([self.paths.vmbufd, "-c", self.conf, "-v"],
-                                       stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)
+                                       stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env,
+                                       preexec_fn=_die_with_parent)
         deadline = time.time() + 20
         while not os.path.exists(os.path.join(self.sockdir, "host.sock")):
             if self.daemon.poll() is not None or time.time() > deadline:
