@@ -5,7 +5,7 @@
  * runs against the viewer as it would against a consuming VM.
  *
  * A window through SDL2 (one texture upload per frame), or no window at all
- * with --png-dir (one PNG per frame). docs/viewer.md tells the ring
+ * with --png-dir (one PNG per frame). docs/display.md tells the ring
  * convention and why there is no zero-copy path yet.
  */
 #include <errno.h>

@@ -8,7 +8,7 @@ window: under Xvfb, vmbuf-view --ring 3 --release shows the producer's frames in
     that number and the checksum of everything above it, all read from the screen. The
     window title names export, VM, size, format and drawing path; the viewer ends after
     --frames frames and the producer sees every release. With --shot PNG the last
-    screenshot is kept (docs/viewer.md shows one).
+    screenshot is kept (docs/display.md shows one).
 headless: vmbuf-view --png-dir writes one PNG per frame, each a whole frame.
 formats: ARGB8888 and NV12 images a host client exports (tests/display/host_producer.c,
     four coloured quadrants), shown by handle in a real window: each quadrant's colour is
