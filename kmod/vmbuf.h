@@ -41,6 +41,7 @@
 #include <linux/types.h>
 #include <linux/virtio_vmbuf.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <linux/vmbuf.h>
 
@@ -112,10 +113,15 @@ struct vmbuf_pool {
 	char heap_node[VIRTIO_VMBUF_NAME_MAX + 20];
 	struct miscdevice heap;
 
-	struct mutex lock;		/* guards buffers, used, nbuffers, dead */
+	struct mutex lock;		/* guards buffers, used, nbuffers, dead, recycled */
 	struct list_head buffers;
 	u64 used;
 	u32 nbuffers;
+
+	/* Freed small buffers kept for reuse, still the VM's (vmbuf_buffer.c). */
+	struct list_head recycled;
+	u32 nrecycled;
+	struct delayed_work recycle_flush;	/* holds a pool reference while queued */
 };
 
 struct vmbuf_buffer {
@@ -163,6 +169,8 @@ bool vmbuf_call_has(u64 feature);
  * to a worker instead, so it is sent whatever happens to the caller.
  */
 int vmbuf_call_let_go(bool imported, u64 id);
+/* The same, always from a worker (any context, never waits). */
+void vmbuf_call_let_go_later(bool imported, u64 id);
 /*
  * The transport got the answer to request @req after its caller gave up
  * (any context): give back what a successful ALLOC or IMPORT created.
@@ -181,6 +189,12 @@ struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 
 struct vmbuf_buffer *vmbuf_buffer_of(struct dma_buf *dmabuf);
 /* Its pool's device went away: take the user mappings away (under pool->lock). */
 void vmbuf_buffer_revoke(struct vmbuf_buffer *buf);
+/*
+ * The pool's recycled buffers: set up with the pool; given back to the
+ * daemon (from a worker) when the pool goes, after it is marked dead.
+ */
+void vmbuf_recycle_init(struct vmbuf_pool *pool);
+void vmbuf_recycle_stop(struct vmbuf_pool *pool);
 
 /* vmbuf_heap.c */
 int vmbuf_heap_register(struct vmbuf_pool *pool);

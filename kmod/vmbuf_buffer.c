@@ -5,6 +5,15 @@
  * dma-buf is released (FREE, or RELEASE for an import); the range reads as
  * zero when allocated because the daemon zeroes every range it frees.
  *
+ * Recycling: a released buffer this VM allocated, never exported and no
+ * larger than recycle_max_size is kept on its pool's list instead, and the
+ * next allocation of the same size there takes it, zeroed here, with no
+ * round trip to the daemon. A kept buffer stays charged to the VM (the
+ * daemon sees it held) until it is reused or given back: recycle_ms after
+ * the last release, when an allocation fails for want of room, and when the
+ * pool goes. Exported buffers are never kept: an importer may still hold
+ * their pages.
+ *
  * Locking follows the dma-buf convention: map/unmap run under the
  * reservation lock taken by the core and only flip the attachment's state;
  * attach/detach/begin/end_cpu_access take buf->lock.
@@ -21,11 +30,32 @@
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "vmbuf.h"
+
+static unsigned int vmbuf_recycle_max_size = SZ_1M;
+module_param_named(recycle_max_size, vmbuf_recycle_max_size, uint, 0644);
+MODULE_PARM_DESC(recycle_max_size,
+		 "Largest released buffer kept for reuse, in bytes (0: keep none)");
+
+static unsigned int vmbuf_recycle_max_buffers = 8;
+module_param_named(recycle_max_buffers, vmbuf_recycle_max_buffers, uint, 0644);
+MODULE_PARM_DESC(recycle_max_buffers, "Released buffers kept for reuse per pool");
+
+static unsigned int vmbuf_recycle_ms = 1000;
+module_param_named(recycle_ms, vmbuf_recycle_ms, uint, 0644);
+MODULE_PARM_DESC(recycle_ms, "How long kept buffers wait for reuse before going back (ms)");
+
+struct vmbuf_recycled {
+	struct list_head link;		/* pool->recycled */
+	u64 id, offset, size;
+};
 
 struct vmbuf_attachment {
 	struct list_head link;
@@ -134,32 +164,40 @@ static int vmbuf_end_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction 
 /* Pages filled per fault: a 2 MiB window (or the whole mapping if smaller). */
 #define VMBUF_FAULT_PAGES	512
 
-static vm_fault_t vmbuf_fault(struct vm_fault *vmf)
+/*
+ * Map [@start, @end) of @vma (under buf->lock, the pool alive). Only the
+ * page at @must may fail; a neighbour that is mapped already is fine.
+ */
+static vm_fault_t vmbuf_insert(struct vm_area_struct *vma, struct vmbuf_buffer *buf,
+			       unsigned long start, unsigned long end, unsigned long must)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	struct vmbuf_buffer *buf = vma->vm_private_data;
 	unsigned long pfn = PHYS_PFN(buf->pool->phys + buf->offset) + vma->vm_pgoff;
-	unsigned long start, end, addr;
-	vm_fault_t ret = VM_FAULT_NOPAGE;
+	unsigned long addr;
 
-	start = max(vma->vm_start, ALIGN_DOWN(vmf->address, VMBUF_FAULT_PAGES * PAGE_SIZE));
-	end = min(vma->vm_end, start + VMBUF_FAULT_PAGES * PAGE_SIZE);
-	mutex_lock(&buf->lock);
-	if (READ_ONCE(buf->pool->dead)) {
-		ret = VM_FAULT_SIGBUS;	/* the pool's device is gone */
-		goto out;
-	}
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		vm_fault_t r = vmf_insert_pfn(vma, addr,
 					      pfn + ((addr - vma->vm_start) >> PAGE_SHIFT));
 
-		/* The faulting page must be there; a neighbour mapped already is fine. */
-		if (r & VM_FAULT_ERROR && addr == (vmf->address & PAGE_MASK)) {
-			ret = r;
-			break;
-		}
+		if (r & VM_FAULT_ERROR && addr == must)
+			return r;
 	}
-out:
+	return VM_FAULT_NOPAGE;
+}
+
+static vm_fault_t vmbuf_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vmbuf_buffer *buf = vma->vm_private_data;
+	unsigned long start, end;
+	vm_fault_t ret;
+
+	start = max(vma->vm_start, ALIGN_DOWN(vmf->address, VMBUF_FAULT_PAGES * PAGE_SIZE));
+	end = min(vma->vm_end, start + VMBUF_FAULT_PAGES * PAGE_SIZE);
+	mutex_lock(&buf->lock);
+	if (READ_ONCE(buf->pool->dead))
+		ret = VM_FAULT_SIGBUS;	/* the pool's device is gone */
+	else
+		ret = vmbuf_insert(vma, buf, start, end, vmf->address & PAGE_MASK);
 	mutex_unlock(&buf->lock);
 	return ret;
 }
@@ -205,6 +243,13 @@ static int vmbuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	mutex_lock(&buf->lock);
 	buf->mapping = vma->vm_file->f_mapping;
 	buf->nvmas++;
+	/*
+	 * A small mapping is filled now, as the system heap's is: no fault on
+	 * first touch. Revocation zaps these pages like faulted ones.
+	 */
+	if (vma->vm_end - vma->vm_start <= VMBUF_FAULT_PAGES * PAGE_SIZE &&
+	    !READ_ONCE(buf->pool->dead))
+		vmbuf_insert(vma, buf, vma->vm_start, vma->vm_end, 0);
 	mutex_unlock(&buf->lock);
 	return 0;
 }
@@ -231,13 +276,107 @@ static void vmbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 }
 
+/* Keep a released buffer for reuse? Then it is not given back now. */
+static bool vmbuf_recycle_keep(struct vmbuf_pool *pool, struct vmbuf_buffer *buf)
+{
+	struct vmbuf_recycled *r;
+
+	if (buf->imported || buf->exported || buf->size > READ_ONCE(vmbuf_recycle_max_size))
+		return false;
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return false;
+	r->id = buf->id;
+	r->offset = buf->offset;
+	r->size = buf->size;
+	mutex_lock(&pool->lock);
+	if (pool->dead || pool->nrecycled >= READ_ONCE(vmbuf_recycle_max_buffers)) {
+		mutex_unlock(&pool->lock);
+		kfree(r);
+		return false;
+	}
+	list_add(&r->link, &pool->recycled);
+	pool->nrecycled++;
+	/* A newly queued flush holds a reference on the pool until it has run. */
+	if (!mod_delayed_work(system_wq, &pool->recycle_flush,
+			      msecs_to_jiffies(READ_ONCE(vmbuf_recycle_ms))))
+		vmbuf_pool_get(pool);
+	mutex_unlock(&pool->lock);
+	return true;
+}
+
+/* A kept buffer of @size bytes, off the list, or NULL. */
+static struct vmbuf_recycled *vmbuf_recycle_take(struct vmbuf_pool *pool, u64 size)
+{
+	struct vmbuf_recycled *r, *found = NULL;
+
+	mutex_lock(&pool->lock);
+	list_for_each_entry(r, &pool->recycled, link) {
+		if (r->size == size && !pool->dead) {
+			list_del(&r->link);
+			pool->nrecycled--;
+			found = r;
+			break;
+		}
+	}
+	mutex_unlock(&pool->lock);
+	return found;
+}
+
+/* Give every kept buffer back to the daemon; returns how many there were. */
+static unsigned int vmbuf_recycle_drop(struct vmbuf_pool *pool, bool later)
+{
+	struct vmbuf_recycled *r, *next;
+	unsigned int n = 0;
+	LIST_HEAD(list);
+
+	mutex_lock(&pool->lock);
+	list_splice_init(&pool->recycled, &list);
+	pool->nrecycled = 0;
+	mutex_unlock(&pool->lock);
+	list_for_each_entry_safe(r, next, &list, link) {
+		if (later)
+			vmbuf_call_let_go_later(false, r->id);
+		else
+			vmbuf_call_let_go(false, r->id);
+		kfree(r);
+		n++;
+	}
+	return n;
+}
+
+static void vmbuf_recycle_work(struct work_struct *work)
+{
+	struct vmbuf_pool *pool = container_of(to_delayed_work(work), struct vmbuf_pool,
+					       recycle_flush);
+
+	/* From a worker: never wait here for a device that may be going. */
+	vmbuf_recycle_drop(pool, true);
+	vmbuf_pool_put(pool);
+}
+
+void vmbuf_recycle_init(struct vmbuf_pool *pool)
+{
+	INIT_LIST_HEAD(&pool->recycled);
+	INIT_DELAYED_WORK(&pool->recycle_flush, vmbuf_recycle_work);
+}
+
+void vmbuf_recycle_stop(struct vmbuf_pool *pool)
+{
+	/* The pool is dead: nothing is kept any more, and no flush queued anew. */
+	if (cancel_delayed_work_sync(&pool->recycle_flush))
+		vmbuf_pool_put(pool);
+	vmbuf_recycle_drop(pool, true);
+}
+
 static void vmbuf_release(struct dma_buf *dmabuf)
 {
 	struct vmbuf_buffer *buf = dmabuf->priv;
 	struct vmbuf_pool *pool = buf->pool;
-	int ret;
+	int ret = 0;
 
-	ret = vmbuf_call_let_go(buf->imported, buf->id);
+	if (!vmbuf_recycle_keep(pool, buf))
+		ret = vmbuf_call_let_go(buf->imported, buf->id);
 	if (ret)
 		dev_warn(pool->dev, "pool '%s': %s of %llu failed: %d\n", pool->name,
 			 buf->imported ? "RELEASE" : "FREE", buf->id, ret);
@@ -331,11 +470,25 @@ struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flag
 		.size = cpu_to_le64(len),
 	};
 	struct virtio_vmbuf_alloc_resp resp;
+	struct vmbuf_recycled *r;
 	struct dma_buf *dmabuf;
 	u64 id;
 	int ret;
 
+	r = vmbuf_recycle_take(pool, PAGE_ALIGN(len));
+	if (r) {
+		/* Zero on allocation, as the daemon would have: it was somebody's. */
+		memset(pool->vaddr + r->offset, 0, r->size);
+		dmabuf = vmbuf_buffer_wrap(pool, false, r->id, r->offset, r->size, fd_flags, NULL);
+		if (IS_ERR(dmabuf))
+			vmbuf_call_let_go(false, r->id);
+		kfree(r);
+		return dmabuf;
+	}
 	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	/* Out of room: what this VM keeps for reuse may be what is missing. */
+	if ((ret == -EDQUOT || ret == -ENOSPC || ret == -ENOMEM) && vmbuf_recycle_drop(pool, false))
+		ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
 	if (ret)
 		return ERR_PTR(ret);
 	id = le64_to_cpu(resp.buffer_id);

@@ -83,7 +83,7 @@ static void vmbuf_let_go_work(struct work_struct *work)
 }
 
 /* Queue a FREE or RELEASE (any context). */
-static void vmbuf_call_let_go_later(bool imported, u64 id)
+void vmbuf_call_let_go_later(bool imported, u64 id)
 {
 	struct vmbuf_let_go *g = kzalloc(sizeof(*g), GFP_ATOMIC);
 

@@ -107,6 +107,48 @@ def scenario_alloc_visible(t):
             time.sleep(0.1)
 
 
+def scenario_recycle(t):
+    """Released small buffers are kept by the module and handed out again, zeroed, with
+    no round trip; they stay the VM's until reused, flushed or needed for room; an
+    exported buffer is never kept (an importer may still read it)."""
+    KiB = 1024
+    with t.kit("recycle", {"a": {"quota": "4M"}, "b": {}}, {"p": ("16M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        params = "/sys/module/vmbuf/parameters/"
+        a.run("echo 600000 > %srecycle_ms" % params)    # no flush by time while we look
+        # 1. Released: kept, still charged to a.
+        a.hold("7", "vmbuf alloc -p p -s 64K -f 0x5a")
+        first = owned(kit, "p", "a")[0]["offset"]
+        a.release("7")
+        assert kit.pool_status("p")["used"] == 64 * KiB, "a released buffer was not kept"
+        # 2. The next allocation of that size takes it, zeroed.
+        a.hold("8", "vmbuf alloc -p p -s 64K -c 0x00")
+        assert [bb["offset"] for bb in owned(kit, "p", "a")] == [first], \
+            "not the kept buffer: %r" % owned(kit, "p", "a")
+        a.release("8")
+        # 3. Room: the kept 64K counts against a's 4M quota until an allocation needs it
+        #    (the daemon says EDQUOT, the module gives back what it keeps and asks again);
+        #    a 4M buffer is larger than recycle_max_size and goes back at once.
+        a.hold("9", "vmbuf alloc -p p -s 4M -c 0x00")
+        assert kit.pool_status("p")["used"] == 4 * MiB, kit.pool_status("p")
+        a.release("9")
+        assert kit.pool_status("p")["used"] == 0, kit.pool_status("p")
+        # 4. Exported buffers are given back, never reused while b holds the pages.
+        a.hold("10", "vmbuf export -p p -s 64K -f 0x33 -n x -t b")
+        out = b.hold("7", "vmbuf import -n x -c 0x33")
+        assert "check 0x33 ok" in out, out
+        a.release("10")
+        a.hold("11", "vmbuf alloc -p p -s 64K -f 0x44")
+        b.tell("7", "check 0x33", "check 0x33 ok")
+        a.release("11")
+        b.release("7")
+        # 5. Not reused: back to the daemon after recycle_ms.
+        a.run("echo 200 > %srecycle_ms" % params)
+        a.hold("12", "vmbuf alloc -p p -s 8K")
+        a.release("12")
+        kit.wait_used("p", 0)
+
+
 def scenario_share(t):
     with t.kit("share", {"a": {}, "b": {}, "c": {}, "d": {}},
                    {"p": ("16M", ["a", "b", "c"]), "q": ("4M", ["d"])}) as kit:
