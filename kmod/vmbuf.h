@@ -132,6 +132,7 @@ struct vmbuf_buffer {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	bool imported;
+	int session;			/* vmbuf_dev_session when it was made */
 
 	/* Sharing state, under vmbuf_lock. */
 	bool exported;
@@ -176,6 +177,12 @@ void vmbuf_call_let_go_later(bool imported, u64 id);
  * (any context): give back what a successful ALLOC or IMPORT created.
  */
 void vmbuf_call_late(const void *req, const void *resp, size_t resp_len);
+
+/*
+ * Changes whenever the control device comes or goes: buffer ids are the
+ * daemon's for one session only (vmbuf_dev.c).
+ */
+extern atomic_t vmbuf_dev_session;
 
 /* vmbuf_buffer.c */
 struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flags);

@@ -12,7 +12,9 @@
  * daemon sees it held) until it is reused or given back: recycle_ms after
  * the last release, when an allocation fails for want of room, and when the
  * pool goes. Exported buffers are never kept: an importer may still hold
- * their pages.
+ * their pages. Nor is anything of an earlier session (vmbuf_dev_session): the
+ * daemon released it at BYE or reset and may have given it to another VM, and
+ * its id may name another buffer now, so it is neither reused nor freed.
  *
  * Locking follows the dma-buf convention: map/unmap run under the
  * reservation lock taken by the core and only flip the attachment's state;
@@ -55,6 +57,7 @@ MODULE_PARM_DESC(recycle_ms, "How long kept buffers wait for reuse before going 
 struct vmbuf_recycled {
 	struct list_head link;		/* pool->recycled */
 	u64 id, offset, size;
+	int session;			/* the id is the daemon's in this session only */
 };
 
 struct vmbuf_attachment {
@@ -281,7 +284,8 @@ static bool vmbuf_recycle_keep(struct vmbuf_pool *pool, struct vmbuf_buffer *buf
 {
 	struct vmbuf_recycled *r;
 
-	if (buf->imported || buf->exported || buf->size > READ_ONCE(vmbuf_recycle_max_size))
+	if (buf->imported || buf->exported || buf->size > READ_ONCE(vmbuf_recycle_max_size) ||
+	    buf->session != atomic_read(&vmbuf_dev_session))
 		return false;
 	r = kmalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
@@ -289,6 +293,7 @@ static bool vmbuf_recycle_keep(struct vmbuf_pool *pool, struct vmbuf_buffer *buf
 	r->id = buf->id;
 	r->offset = buf->offset;
 	r->size = buf->size;
+	r->session = buf->session;
 	mutex_lock(&pool->lock);
 	if (pool->dead || pool->nrecycled >= READ_ONCE(vmbuf_recycle_max_buffers)) {
 		mutex_unlock(&pool->lock);
@@ -308,11 +313,12 @@ static bool vmbuf_recycle_keep(struct vmbuf_pool *pool, struct vmbuf_buffer *buf
 /* A kept buffer of @size bytes, off the list, or NULL. */
 static struct vmbuf_recycled *vmbuf_recycle_take(struct vmbuf_pool *pool, u64 size)
 {
+	int session = atomic_read(&vmbuf_dev_session);
 	struct vmbuf_recycled *r, *found = NULL;
 
 	mutex_lock(&pool->lock);
 	list_for_each_entry(r, &pool->recycled, link) {
-		if (r->size == size && !pool->dead) {
+		if (r->size == size && r->session == session && !pool->dead) {
 			list_del(&r->link);
 			pool->nrecycled--;
 			found = r;
@@ -335,9 +341,12 @@ static unsigned int vmbuf_recycle_drop(struct vmbuf_pool *pool, bool later)
 	pool->nrecycled = 0;
 	mutex_unlock(&pool->lock);
 	list_for_each_entry_safe(r, next, &list, link) {
-		if (later)
+		/* Of an earlier session: the daemon has let go of it already. */
+		bool current_session = r->session == atomic_read(&vmbuf_dev_session);
+
+		if (current_session && later)
 			vmbuf_call_let_go_later(false, r->id);
-		else
+		else if (current_session)
 			vmbuf_call_let_go(false, r->id);
 		kfree(r);
 		n++;
@@ -411,7 +420,7 @@ struct vmbuf_buffer *vmbuf_buffer_of(struct dma_buf *dmabuf)
 
 /* Check a range from the daemon and wrap it; on failure the caller lets go of it. */
 static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported, u64 id,
-					 u64 off, u64 size, u32 fd_flags,
+					 u64 off, u64 size, u32 fd_flags, int session,
 					 struct vmbuf_buffer **out)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
@@ -434,6 +443,7 @@ static struct dma_buf *vmbuf_buffer_wrap(struct vmbuf_pool *pool, bool imported,
 	buf->id = id;
 	buf->offset = off;
 	buf->size = size;
+	buf->session = session;
 	buf->pid = task_tgid_nr(current);
 	get_task_comm(buf->comm, current);
 	mutex_init(&buf->lock);
@@ -472,19 +482,22 @@ struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flag
 	struct virtio_vmbuf_alloc_resp resp;
 	struct vmbuf_recycled *r;
 	struct dma_buf *dmabuf;
+	int ret, session;
 	u64 id;
-	int ret;
 
 	r = vmbuf_recycle_take(pool, PAGE_ALIGN(len));
 	if (r) {
 		/* Zero on allocation, as the daemon would have: it was somebody's. */
 		memset(pool->vaddr + r->offset, 0, r->size);
-		dmabuf = vmbuf_buffer_wrap(pool, false, r->id, r->offset, r->size, fd_flags, NULL);
+		dmabuf = vmbuf_buffer_wrap(pool, false, r->id, r->offset, r->size, fd_flags,
+					   r->session, NULL);
 		if (IS_ERR(dmabuf))
 			vmbuf_call_let_go(false, r->id);
 		kfree(r);
 		return dmabuf;
 	}
+	/* Removal waits for requests in flight: an answer is of this session. */
+	session = atomic_read(&vmbuf_dev_session);
 	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
 	/* Out of room: what this VM keeps for reuse may be what is missing. */
 	if ((ret == -EDQUOT || ret == -ENOSPC || ret == -ENOMEM) && vmbuf_recycle_drop(pool, false))
@@ -496,7 +509,7 @@ struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flag
 		dmabuf = ERR_PTR(-EPROTO);
 	} else {
 		dmabuf = vmbuf_buffer_wrap(pool, false, id, le64_to_cpu(resp.offset),
-					   le64_to_cpu(resp.size), fd_flags, NULL);
+					   le64_to_cpu(resp.size), fd_flags, session, NULL);
 	}
 	if (IS_ERR(dmabuf))
 		vmbuf_call_let_go(false, id);
@@ -508,7 +521,8 @@ struct dma_buf *vmbuf_buffer_import(struct vmbuf_pool *pool, u64 import_id, u64 
 {
 	struct dma_buf *dmabuf;
 
-	dmabuf = vmbuf_buffer_wrap(pool, true, import_id, offset, size, fd_flags, out);
+	dmabuf = vmbuf_buffer_wrap(pool, true, import_id, offset, size, fd_flags,
+				   atomic_read(&vmbuf_dev_session), out);
 	if (IS_ERR(dmabuf))
 		vmbuf_call_let_go(true, import_id);
 	return dmabuf;

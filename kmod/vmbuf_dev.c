@@ -16,6 +16,8 @@
 /* What this driver knows of the protocol (HELLO). */
 #define VMBUF_DRIVER_FEATURES	(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION)
 
+atomic_t vmbuf_dev_session = ATOMIC_INIT(0);
+
 /* Under vmbuf_lock: a transport holds the one device slot. */
 static bool vmbuf_dev_claimed;
 
@@ -84,6 +86,7 @@ int vmbuf_dev_add(struct vmbuf_dev *dev)
 	down_write(&vmbuf_dev_sem);
 	mutex_lock(&vmbuf_lock);
 	vmbuf_dev = dev;
+	atomic_inc(&vmbuf_dev_session);
 	mutex_unlock(&vmbuf_lock);
 	up_write(&vmbuf_dev_sem);
 	return 0;
@@ -107,6 +110,7 @@ void vmbuf_dev_remove(struct vmbuf_dev *dev)
 	mutex_lock(&vmbuf_lock);
 	if (vmbuf_dev == dev)
 		vmbuf_dev = NULL;
+	atomic_inc(&vmbuf_dev_session);	/* what the VM keeps for reuse is void now */
 	mutex_unlock(&vmbuf_lock);
 	up_write(&vmbuf_dev_sem);
 	vmbuf_fences_fail_all(-ENODEV);

@@ -147,6 +147,31 @@ def scenario_recycle(t):
         a.hold("12", "vmbuf alloc -p p -s 8K")
         a.release("12")
         kit.wait_used("p", 0)
+        if t.maps_per_buffer:
+            return
+        # 6. A new session voids what was kept: the control device leaves (BYE: the
+        #    daemon lets go of everything a held) and comes back; the next allocation
+        #    is a real one the daemon knows, not the stale range.
+        a.run("echo 600000 > %srecycle_ms" % params)
+        a.hold("13", "vmbuf alloc -p p -s 64K -f 0x77")
+        a.release("13")
+        assert kit.pool_status("p")["used"] == 64 * KiB
+        _, out = a.run("for d in /sys/bus/pci/devices/*; do "
+                       "[ \"$(cat $d/vendor):$(cat $d/device)\" = 0x1af4:0x1110 ] && "
+                       "echo ${d##*/} $(sed -n 3p $d/resource); done; true")
+        ctl = [f[0] for f in (line.split() for line in out.splitlines())
+               if len(f) == 4 and int(f[2], 16) - int(f[1], 16) + 1 != 16 * MiB][0]
+        a.run("echo %s > /sys/bus/pci/drivers/vmbuf/unbind" % ctl)
+        kit.wait_used("p", 0)
+        a.run("echo %s > /sys/bus/pci/drivers/vmbuf/bind" % ctl)
+        deadline = time.time() + 30
+        while "heap yes" not in a.run("vmbuf info", check=False)[1]:
+            assert time.time() < deadline, "the control device did not come back"
+            time.sleep(0.5)
+        a.hold("14", "vmbuf alloc -p p -s 64K -c 0x00")
+        assert kit.pool_status("p")["used"] == 64 * KiB, \
+            "a stale kept buffer was handed out in the new session: %r" % kit.pool_status("p")
+        a.release("14")
 
 
 def scenario_share(t):
