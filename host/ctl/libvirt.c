@@ -27,25 +27,31 @@
 #define DEFAULT_CONFIG "/etc/vmbuf/vmbufd.conf"
 #define HOOK_XML_MAX (16u << 20)	/* libvirt's own limit on domain XML is 10 MiB */
 
+/* One ivshmem-doorbell <shmem> on socket SOCKET_DIR/VM/@sock. */
+static void xml_shmem(const struct config *cfg, const char *vm, const char *name,
+		      const char *sock, int vectors)
+{
+	printf("<shmem name='vmbuf-%s'>\n"
+	       "  <model type='ivshmem-doorbell'/>\n"
+	       "  <server path='%s/%s/%s.sock'/>\n"
+	       "  <msi vectors='%d' ioeventfd='on'/>\n"
+	       "</shmem>\n", name, cfg->socket_dir, vm, sock, vectors);
+}
+
 /* ivshmem: the control device and one device per pool, for <devices>. */
 static void xml_ivshmem(const struct config *cfg, int v)
 {
 	const char *vm = cfg->vms[v].name;
+	char name[CONFIG_NAME_MAX + 8], sock[CONFIG_NAME_MAX + 8];
 
-	printf("<shmem name='vmbuf-ctl-%s'>\n"
-	       "  <model type='ivshmem-doorbell'/>\n"
-	       "  <server path='%s/%s/ctl.sock'/>\n"
-	       "  <msi vectors='%d' ioeventfd='on'/>\n"
-	       "</shmem>\n", vm, cfg->socket_dir, vm, VMBUF_IVSHMEM_CTL_VECTORS);
+	snprintf(name, sizeof(name), "ctl-%s", vm);
+	xml_shmem(cfg, vm, name, "ctl", VMBUF_IVSHMEM_CTL_VECTORS);
 	for (unsigned int p = 0; p < cfg->npools; p++) {
 		if (!cfg->pools[p].member[v])
 			continue;
-		printf("<shmem name='vmbuf-pool-%s'>\n"
-		       "  <model type='ivshmem-doorbell'/>\n"
-		       "  <server path='%s/%s/pool-%s.sock'/>\n"
-		       "  <msi vectors='%d' ioeventfd='on'/>\n"
-		       "</shmem>\n", cfg->pools[p].name, cfg->socket_dir, vm, cfg->pools[p].name,
-		       VMBUF_IVSHMEM_POOL_VECTORS);
+		snprintf(name, sizeof(name), "pool-%s", cfg->pools[p].name);
+		snprintf(sock, sizeof(sock), "pool-%s", cfg->pools[p].name);
+		xml_shmem(cfg, vm, name, sock, VMBUF_IVSHMEM_POOL_VECTORS);
 	}
 }
 
