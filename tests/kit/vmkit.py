@@ -353,12 +353,13 @@ class VM:
 
     def wait_file(self, path, text, timeout=30):
         deadline = time.time() + timeout
+        out = ""
         while time.time() < deadline:
             _, out = self.run("cat %s 2>/dev/null" % path, check=False)
             if text in out:
                 return out
             time.sleep(0.2)
-        _fail("vm %s: %s never contained %r" % (self.name, path, text))
+        _fail("vm %s: %s never contained %r; it holds %r" % (self.name, path, text, out))
 
     def read_file(self, name):
         try:
@@ -662,6 +663,11 @@ class Kit:
     def reboot(self, name):
         """Kill VM @name's QEMU and boot it again (a fresh guest, same VM to the daemon);
         the dead guest's console still counts for splats when the kit closes."""
+        self.kill(name)
+        return self.boot_again(name)
+
+    def kill(self, name):
+        """Kill VM @name's QEMU and wait until the daemon has let go of it."""
         old = self.vms[name]
         old.kill()
         self.retired = getattr(self, "retired", []) + [old]
@@ -671,6 +677,9 @@ class Kit:
             if time.time() > deadline:
                 _fail("vm %s: the daemon still has the killed guest connected" % name)
             time.sleep(0.1)
+
+    def boot_again(self, name):
+        """Boot a fresh guest for VM @name after kill(); returns it, ready."""
         pools = [p for p, spec in self.pools.items() if name in spec[1]]
         vm = self.vm_class(self, name, pools, generation=len(self.retired))
         self.vms[name] = vm
