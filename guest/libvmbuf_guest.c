@@ -161,14 +161,16 @@ uint64_t vg_fence_timestamp_ns(int fd)
 
 int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms)
 {
-	int fd = vg_fence(handle, value);
+	struct vmbuf_wait w = { .value = value, .timeout_ms = timeout_ms < 0 ? 0 : timeout_ms };
 	int r;
 
-	if (fd < 0)
-		return fd;
-	r = vg_fence_wait(fd, timeout_ms);
-	close(fd);
-	return r;
+	memcpy(w.handle, handle, sizeof(w.handle));
+	r = vg_ioctl(VMBUF_IOC_WAIT, &w);
+	if (r == -ETIME)
+		return 0;
+	if (r < 0)
+		return r;
+	return w.error ? w.error : 1;
 }
 
 uint32_t vg_fourcc(const char *s)

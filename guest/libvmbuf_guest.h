@@ -62,7 +62,10 @@ int vg_fence_wait(int fd, int timeout_ms);
 /* CLOCK_MONOTONIC time (ns) at which sync_file @fd's fence signalled, or 0. */
 uint64_t vg_fence_timestamp_ns(int fd);
 
-/* Wait for (handle, value): vg_fence + vg_fence_wait; closes the fence. */
+/*
+ * Wait for (handle, value) in the kernel (VMBUF_IOC_WAIT: the same fence, no
+ * sync_file): returns as vg_fence_wait() does.
+ */
 int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms);
 
 /* DRM fourcc from its four characters ("XR24"); 0 for a string of another length. */

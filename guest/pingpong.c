@@ -29,6 +29,7 @@ struct pp {
 	int lead;
 	size_t size;		/* shared buffer bytes */
 	int copy;		/* copy the frame into the buffer every round (baseline) */
+	int fast;		/* a fast timeline (VMBUF_EXPORT_FAST) */
 	const char *pool, *name, *peer;
 	unsigned int peer_pos;
 	long rounds;
@@ -129,6 +130,20 @@ static volatile uint64_t *map_words(int fd, size_t size)
 	return m == MAP_FAILED ? NULL : m;
 }
 
+/*
+ * Wait for point @value: through the sync_file @fd asked for ahead of time,
+ * or on a fast timeline (@fd -1) in the kernel, where asking costs no round
+ * trip to vmbufd. 1 when reached.
+ */
+static int wait_point(const uint8_t *handle, int fd, uint64_t value)
+{
+	int r = fd < 0 ? vg_wait(handle, value, 10000) : vg_fence_wait(fd, 10000);
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int run_fence(struct pp *p)
 {
 	static struct vmbuf_export x;
@@ -146,7 +161,7 @@ static int run_fence(struct pp *p)
 			return 1;
 		}
 		x.fd = fd;
-		x.flags = VMBUF_EXPORT_SIGNAL;
+		x.flags = VMBUF_EXPORT_SIGNAL | (p->fast ? VMBUF_EXPORT_FAST : 0);
 		x.naccess = 1;
 		snprintf(x.name, sizeof(x.name), "%s", p->name);
 		snprintf(x.access[0], sizeof(x.access[0]), "%s", p->peer);
@@ -180,6 +195,18 @@ static int run_fence(struct pp *p)
 		if (vg_signal(handle, 1, 0, -1) < 0)
 			return 1;
 	}
+	/* Whether the timeline is fast decides how to wait (the follower learns it here). */
+	{
+		struct vmbuf_query q = { .fd = fd };
+		int fast = vg_ioctl(VMBUF_IOC_QUERY, &q) == 0 && (q.flags & VMBUF_QUERY_FAST);
+
+		if (p->fast && !fast) {
+			fprintf(stderr, "vmbuf: pingpong: '%s' got no fast timeline (ivshmem only)\n",
+				p->name);
+			return 1;
+		}
+		p->fast = fast;
+	}
 	w = map_words(fd, p->size);
 	if (!w)
 		return 1;
@@ -195,9 +222,10 @@ static int run_fence(struct pp *p)
 	 * Ask for the next point before anything can signal it, as a pipeline
 	 * would: the leader before it signals, the follower right after it
 	 * signalled (its next point needs the leader's turn first). That keeps
-	 * the WATCH round trip off the critical path.
+	 * the WATCH round trip off the critical path. A fast timeline needs
+	 * none of that: a fence on it never waits for the daemon.
 	 */
-	next = vg_fence(handle, p->lead ? 3 : 2);
+	next = p->fast ? -1 : vg_fence(handle, p->lead ? 3 : 2);
 	for (long k = 1; k <= p->rounds; k++) {
 		double t0;
 		int cur = next;
@@ -212,20 +240,19 @@ static int run_fence(struct pp *p)
 				w[0] = k;
 			}
 			vg_sync(fd, 0, 1);
-			if (vg_signal(handle, 2 * k, 0, -1) < 0 || vg_fence_wait(cur, 10000) != 1)
+			if (vg_signal(handle, 2 * k, 0, -1) < 0 ||
+			    wait_point(handle, cur, 2 * k + 1) != 1)
 				p->errors++;
 			p->rtt[k - 1] = now_us() - t0;
-			close(cur);
-			if (k < p->rounds)
+			if (k < p->rounds && !p->fast)
 				next = vg_fence(handle, 2 * k + 3);
 			vg_sync(fd, 1, 0);
 			if (w[1] != (uint64_t)k)
 				p->errors++;
 			vg_sync(fd, 0, 0);
 		} else {
-			if (vg_fence_wait(cur, 10000) != 1)
+			if (wait_point(handle, cur, 2 * k) != 1)
 				p->errors++;
-			close(cur);
 			vg_sync(fd, 1, 1);
 			if (w[0] != (uint64_t)k)
 				p->errors++;
@@ -233,12 +260,12 @@ static int run_fence(struct pp *p)
 			vg_sync(fd, 0, 1);
 			if (vg_signal(handle, 2 * k + 1, 0, -1) < 0)
 				p->errors++;
-			if (k < p->rounds)
+			if (k < p->rounds && !p->fast)
 				next = vg_fence(handle, 2 * k + 2);
 		}
 	}
 	if (p->lead)
-		report(p, p->copy ? "copy" : "fence", now_us() - start);
+		report(p, p->copy ? "copy" : p->fast ? "fast" : "fence", now_us() - start);
 	else
 		printf("follow done rounds %ld errors %ld\n", p->rounds, p->errors);
 	free(frame);
@@ -253,7 +280,8 @@ static void pp_usage(FILE *out)
 		"       vmbuf pingpong follow -n NAME [-r ROUNDS]\n"
 		"       vmbuf pingpong lead|follow --doorbell PEER_POSITION -p POOL [-r ROUNDS]\n"
 		"Leader options: -s SIZE (shared buffer, default 4K), --copy (copy a private\n"
-		"SIZE-byte frame into it every round: the copying baseline for a hand-off).\n"
+		"SIZE-byte frame into it every round: the copying baseline for a hand-off),\n"
+		"--fast (a fast timeline: signals reach the peer by pool doorbell; mode 'fast').\n"
 		"Measure round trips between two VMs. Fence mode (default): the leader exports a\n"
 		"page named NAME to PEER_VM and the two alternate timeline signals through vmbufd,\n"
 		"checking the page's contents every round. Doorbell mode: raw pool doorbells, no\n"
@@ -273,6 +301,7 @@ int pingpong_main(int argc, char **argv)
 		{ "doorbell", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "copy", no_argument, NULL, 'c' },
+		{ "fast", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -285,7 +314,7 @@ int pingpong_main(int argc, char **argv)
 	}
 	p.lead = !strcmp(argv[1], "lead");
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "p:n:t:r:d:s:ch", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:n:t:r:d:s:cFh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': p.pool = optarg; break;
 		case 'n': p.name = optarg; break;
@@ -294,6 +323,7 @@ int pingpong_main(int argc, char **argv)
 		case 'd': p.peer_pos = strtoul(optarg, NULL, 0); break;
 		case 's': p.size = strtoul(optarg, NULL, 0); break;
 		case 'c': p.copy = 1; break;
+		case 'F': p.fast = 1; break;
 		case 'h': pp_usage(stdout); return 0;
 		default: pp_usage(stderr); return 2;
 		}

@@ -61,6 +61,10 @@ static void usage(FILE *out)
 		"  -t, --to=VM[,VM...]       VMs allowed to import (up to 8)\n"
 		"  -P, --pool-members        every member of the pool may import\n"
 		"  -S, --signalers           importers may signal the timeline too\n"
+		"  -F, --fast                a fast timeline (implies -S): signals with no error\n"
+		"                            reach waiting VMs by pool doorbell, not through vmbufd;\n"
+		"                            any pool member could forge its value (ivshmem only;\n"
+		"                            prints 'fast timeline' when it got one)\n"
 		"      --host                host clients may import\n"
 		"      --width=W --height=H --fourcc=XR24 --stride=BYTES --label=TEXT\n"
 		"                            metadata handed to importers\n"
@@ -179,6 +183,15 @@ static void implicit(int fd, int timeout_ms)
 /* Fences 'watch' holds until 'drop'. */
 static int held_fences[1024];
 static unsigned int nheld;
+
+/* "fast timeline" when the buffer's timeline has a slot in pool memory here. */
+static void say_fast(int fd)
+{
+	struct vmbuf_query q = { .fd = fd };
+
+	if (vg_ioctl(VMBUF_IOC_QUERY, &q) == 0 && (q.flags & VMBUF_QUERY_FAST))
+		printf("fast timeline\n");
+}
 
 /* Hold @n more fences for @value of @fd's timeline: "watching N", or the first error. */
 static void watch(int fd, unsigned int n, uint64_t value)
@@ -308,6 +321,7 @@ static const struct option buf_long[] = {
 	{ "to", required_argument, NULL, 't' },
 	{ "pool-members", no_argument, NULL, 'P' },
 	{ "signalers", no_argument, NULL, 'S' },
+	{ "fast", no_argument, NULL, 'F' },
 	{ "host", no_argument, NULL, OPT_HOST },
 	{ "width", required_argument, NULL, OPT_WIDTH },
 	{ "height", required_argument, NULL, OPT_HEIGHT },
@@ -367,7 +381,7 @@ static int cmd_export(int argc, char **argv)
 
 	memset(&x, 0, sizeof(x));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:s:f:c:kn:t:PS", buf_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:f:c:kn:t:PSF", buf_long, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (strlen(optarg) >= sizeof(x.name)) {
@@ -389,6 +403,7 @@ static int cmd_export(int argc, char **argv)
 			break;
 		case 'P': x.flags |= VMBUF_EXPORT_POOL; break;
 		case 'S': x.flags |= VMBUF_EXPORT_SIGNAL; break;
+		case 'F': x.flags |= VMBUF_EXPORT_FAST | VMBUF_EXPORT_SIGNAL; break;
 		case OPT_HOST: x.flags |= VMBUF_EXPORT_HOST; break;
 		case OPT_WIDTH: x.meta.width = strtoul(optarg, NULL, 0); break;
 		case OPT_HEIGHT: x.meta.height = strtoul(optarg, NULL, 0); break;
@@ -423,6 +438,7 @@ static int cmd_export(int argc, char **argv)
 	}
 	handle_format(hex, x.handle);
 	printf("handle %s\nexported '%s'\n", hex, x.name);
+	say_fast(fd);
 	o.fill = o.check = NULL;
 	return finish(fd, o.size, &o);
 }
@@ -480,6 +496,7 @@ static int cmd_import(int argc, char **argv)
 	       (unsigned long long)x.size, x.name, x.owner, x.pool_id, hex);
 	printf("meta %ux%u fourcc %.4s stride %u label '%s'\n", x.meta.width, x.meta.height,
 	       x.meta.fourcc ? (char *)&x.meta.fourcc : "----", x.meta.strides[0], x.meta.label);
+	say_fast(x.fd);
 	return finish(x.fd, x.size, &o);
 }
 

@@ -141,6 +141,8 @@ struct vmbuf_buffer {
 	char owner[VMBUF_NAME_MAX];
 	struct vmbuf_meta meta;
 
+	struct vmbuf_fast_tl *fast;	/* its fast timeline (vmbuf_fast.c), or NULL */
+
 	struct dma_buf *dmabuf;
 	struct mutex lock;		/* guards attachments, mapping, nvmas */
 	struct list_head attachments;
@@ -245,7 +247,58 @@ struct vmbuf_file {
 	struct vmbuf_event ring[VMBUF_FILE_EVENTS];
 };
 
+/*
+ * vmbuf_fast.c: fast timelines, where an export has a slot in its pool's
+ * first page and this VM maps the pool.
+ */
+struct vmbuf_fast_tl {
+	struct kref ref;
+	struct list_head link;		/* the module's, while its buffer lives */
+	struct vmbuf_pool *pool;	/* referenced */
+	struct virtio_vmbuf_fast_slot *slot;
+	u8 handle[VMBUF_HANDLE_SIZE];
+	u16 tag;			/* the slot is this export's while it shows it */
+	u16 self;			/* this VM's bit in the slot's waiting mask */
+	spinlock_t lock;		/* guards pending */
+	u64 pending;			/* newest value raised here, not yet sent */
+	struct delayed_work send;	/* sends it (holds a reference while queued) */
+};
+
+/*
+ * How long a fast timeline's news waits for the daemon: SIGNALs raised
+ * meanwhile go as one, and a fence reached meanwhile sends no WATCH.
+ */
+#define VMBUF_FAST_DELAY	msecs_to_jiffies(2)
+
+extern struct workqueue_struct *vmbuf_fast_wq;	/* ordered: SIGNALs, fast WATCHes */
+int vmbuf_fast_init(void);
+void vmbuf_fast_exit(void);
+/* The slot from EXPORT's or IMPORT's response (0: none), once the handle is set. */
+void vmbuf_fast_set(struct vmbuf_buffer *buf, u16 slot, u16 tag);
+/* The buffer goes: its timeline is not found any more. */
+void vmbuf_fast_unset(struct vmbuf_buffer *buf);
+/* A reference to @handle's fast timeline in this VM, or NULL. */
+struct vmbuf_fast_tl *vmbuf_fast_get(const u8 *handle);
+void vmbuf_fast_put(struct vmbuf_fast_tl *tl);
+/* Does the slot say @value was reached (any context)? */
+bool vmbuf_fast_reached(const struct vmbuf_fast_tl *tl, u64 value);
+/*
+ * Be rung when it changes, then look again (any context): 1 when @value is
+ * reached, 0 when armed, -EAGAIN when the slot cannot be used.
+ */
+int vmbuf_fast_arm(const struct vmbuf_fast_tl *tl, u64 value);
+/*
+ * Raise it to @value, ring the VMs waiting, queue the SIGNAL for the daemon
+ * (may sleep): 0, -EINVAL when not above the slot's value, -EAGAIN when the
+ * slot cannot be used (then signal through the daemon).
+ */
+int vmbuf_fast_signal(struct vmbuf_fast_tl *tl, u64 value);
+/* Before a signal with an error: nobody uses the slot any more (may sleep). */
+void vmbuf_fast_slow(struct vmbuf_fast_tl *tl);
+
 /* vmbuf_fence.c */
+/* @pool's doorbell rang (any context): complete the fast fences its slots reached. */
+void vmbuf_fence_fast_poll(struct vmbuf_pool *pool);
 int vmbuf_fence_init(void);
 void vmbuf_fence_exit(void);
 /* TIMELINE_REACHED from the event interrupt: complete the fences it covers. */
@@ -261,6 +314,7 @@ struct vmbuf_user *vmbuf_user_get(void);
 void vmbuf_user_put(struct vmbuf_user *u);
 int vmbuf_fence_ioctl_fence(struct vmbuf_file *file, struct vmbuf_fence __user *uarg);
 int vmbuf_fence_ioctl_signal(struct vmbuf_file *file, struct vmbuf_signal __user *uarg);
+int vmbuf_fence_ioctl_wait(struct vmbuf_file *file, struct vmbuf_wait __user *uarg);
 int vmbuf_fence_ioctl_attach(struct vmbuf_file *file, struct vmbuf_attach __user *uarg);
 void vmbuf_fence_debugfs_show(struct seq_file *s);
 

@@ -384,6 +384,7 @@ static void vmbuf_release(struct dma_buf *dmabuf)
 	struct vmbuf_pool *pool = buf->pool;
 	int ret = 0;
 
+	vmbuf_fast_unset(buf);
 	if (!vmbuf_recycle_keep(pool, buf))
 		ret = vmbuf_call_let_go(buf->imported, buf->id);
 	if (ret)

@@ -124,7 +124,8 @@ static int vmbuf_cdev_export(struct vmbuf_file *file, struct vmbuf_export __user
 	if (!req)
 		goto out_free;
 	ret = -EINVAL;
-	if (x->flags & ~(VMBUF_EXPORT_POOL | VMBUF_EXPORT_HOST | VMBUF_EXPORT_SIGNAL) ||
+	if (x->flags & ~(VMBUF_EXPORT_POOL | VMBUF_EXPORT_HOST | VMBUF_EXPORT_SIGNAL |
+			 VMBUF_EXPORT_FAST) ||
 	    x->reserved ||
 	    x->naccess > VMBUF_MAX_ACCESS || !vmbuf_str_ok(x->name, sizeof(x->name)) ||
 	    !vmbuf_zero(x->meta.reserved, sizeof(x->meta.reserved)) || x->meta.nplanes > 4)
@@ -176,6 +177,7 @@ static int vmbuf_cdev_export(struct vmbuf_file *file, struct vmbuf_export __user
 	memcpy(buf->name, x->name, sizeof(buf->name));
 	buf->meta = x->meta;
 	mutex_unlock(&vmbuf_lock);
+	vmbuf_fast_set(buf, le16_to_cpu(resp.fast_slot), le16_to_cpu(resp.fast_tag));
 	if (copy_to_user(uarg->handle, resp.handle, sizeof(resp.handle)))
 		ret = -EFAULT;
 out_put:
@@ -242,6 +244,7 @@ static int vmbuf_cdev_import(struct vmbuf_file *file, struct vmbuf_import __user
 	memcpy(buf->owner, resp->owner, sizeof(buf->owner) - 1);
 	vmbuf_meta_from_wire(&buf->meta, &resp->meta);
 	mutex_unlock(&vmbuf_lock);
+	vmbuf_fast_set(buf, le16_to_cpu(resp->fast_slot), le16_to_cpu(resp->fast_tag));
 
 	fd = get_unused_fd_flags(x->fd_flags);
 	if (fd < 0) {
@@ -312,7 +315,7 @@ static int vmbuf_cdev_query(struct vmbuf_query __user *uarg)
 	}
 	mutex_lock(&vmbuf_lock);
 	q->flags = (buf->exported ? VMBUF_QUERY_EXPORTED : 0) |
-		   (buf->imported ? VMBUF_QUERY_IMPORTED : 0);
+		   (buf->imported ? VMBUF_QUERY_IMPORTED : 0) | (buf->fast ? VMBUF_QUERY_FAST : 0);
 	q->size = buf->size;
 	q->pool_id = buf->pool->pool_id;
 	memcpy(q->handle, buf->handle, sizeof(q->handle));
@@ -372,6 +375,8 @@ static long vmbuf_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 		return vmbuf_fence_ioctl_signal(f, uarg);
 	case VMBUF_IOC_ATTACH:
 		return vmbuf_fence_ioctl_attach(f, uarg);
+	case VMBUF_IOC_WAIT:
+		return vmbuf_fence_ioctl_wait(f, uarg);
 	case VMBUF_IOC_DOORBELL:
 		return vmbuf_cdev_doorbell(uarg);
 	default:

@@ -14,7 +14,8 @@
 #include "vmbuf.h"
 
 /* What this driver knows of the protocol (HELLO). */
-#define VMBUF_DRIVER_FEATURES	(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION)
+#define VMBUF_DRIVER_FEATURES	(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION | \
+				 VIRTIO_VMBUF_F_FAST)
 
 atomic_t vmbuf_dev_session = ATOMIC_INIT(0);
 

@@ -23,6 +23,13 @@
  *
  * When the device says events were lost, every pending point is asked for
  * again (QUERY), so a lost event costs a round trip, not a watchdog period.
+ *
+ * A fence on a fast timeline (vmbuf_fast.c) is also completed from its
+ * pool's doorbell when the slot shows the point reached; its WATCH goes out
+ * from the ordered worker VMBUF_FAST_DELAY later, and only if the fence is
+ * still pending then, so creating it never waits for the daemon, and a point
+ * reached at once costs the daemon nothing. The daemon still delivers
+ * errors, ENODEV and the export's end to the fences it watches.
  * Every fence pins the module until it is freed: its ops live here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -71,6 +78,8 @@ struct vmbuf_fence_obj {
 	u8 handle[VMBUF_HANDLE_SIZE];
 	u64 value;
 	unsigned long deadline;		/* jiffies */
+	struct vmbuf_fast_tl *fast;	/* its fast timeline (referenced), or NULL */
+	struct delayed_work watch;	/* fast: WATCH from a worker (holds a reference) */
 	struct timer_list watchdog;
 	struct work_struct unwatch;	/* the daemon's waiter goes back (holds a reference) */
 	struct work_struct release;	/* the last reference went */
@@ -204,6 +213,8 @@ static void vmbuf_fence_unwatch_work(struct work_struct *work)
 	dma_fence_put(&f->base);
 }
 
+static void vmbuf_fence_watch_work(struct work_struct *work);
+
 static void vmbuf_fence_release_work(struct work_struct *work)
 {
 	struct vmbuf_fence_obj *f = container_of(work, struct vmbuf_fence_obj, release);
@@ -226,6 +237,7 @@ static void vmbuf_fence_release_work(struct work_struct *work)
 	timer_delete_sync(&f->watchdog);
 	if (unwatch)
 		vmbuf_fence_send_unwatch(f);
+	vmbuf_fast_put(f->fast);
 	dma_fence_free(&f->base);
 	module_put(THIS_MODULE);
 }
@@ -261,7 +273,7 @@ static unsigned int vmbuf_fence_timeout(void)
 
 /* A pending, armed fence for (@handle, @value) of @file's user. The caller owns the reference. */
 static struct vmbuf_fence_obj *vmbuf_fence_new(struct vmbuf_file *file, const u8 *handle,
-					       u64 value)
+					       u64 value, struct vmbuf_fast_tl *fast)
 {
 	unsigned long timeout = msecs_to_jiffies(vmbuf_fence_timeout());
 	struct vmbuf_user *u = file->user;
@@ -269,8 +281,10 @@ static struct vmbuf_fence_obj *vmbuf_fence_new(struct vmbuf_file *file, const u8
 	unsigned long flags;
 
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
-	if (!f)
+	if (!f) {
+		vmbuf_fast_put(fast);
 		return ERR_PTR(-ENOMEM);
+	}
 	spin_lock_init(&f->lock);
 	memcpy(f->handle, handle, sizeof(f->handle));
 	f->value = value;
@@ -278,17 +292,20 @@ static struct vmbuf_fence_obj *vmbuf_fence_new(struct vmbuf_file *file, const u8
 	INIT_LIST_HEAD(&f->link);
 	INIT_WORK(&f->unwatch, vmbuf_fence_unwatch_work);
 	INIT_WORK(&f->release, vmbuf_fence_release_work);
+	INIT_DELAYED_WORK(&f->watch, vmbuf_fence_watch_work);
 	timer_setup(&f->watchdog, vmbuf_fence_watchdog, 0);
 
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
 	if (u->nfences >= vmbuf_max_fences_per_user) {
 		spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 		kfree(f);
+		vmbuf_fast_put(fast);
 		return ERR_PTR(-ENOSPC);
 	}
 	u->nfences++;
 	u->refs++;
 	f->user = u;
+	f->fast = fast;		/* the fence's reference from now on */
 	f->pending = true;
 	f->watching = true;	/* from the WATCH on; vmbuf_fence_finish() says otherwise */
 	__module_get(THIS_MODULE);	/* dropped by the release work */
@@ -315,6 +332,44 @@ static void vmbuf_fence_finish(struct vmbuf_fence_obj *f, int error)
 	dma_fence_end_signalling(cookie);
 }
 
+/* Which pending fences vmbuf_fences_complete() completes, and how. */
+struct vmbuf_fence_match {
+	const u8 *handle;		/* only this export's, or NULL: any */
+	u64 value;			/* only points up to this one */
+	struct vmbuf_pool *fast_pool;	/* only fast fences of it whose slot shows them reached */
+	bool give_back;			/* the daemon still keeps their waiters: give them back */
+	int error;
+};
+
+static void vmbuf_fences_complete(const struct vmbuf_fence_match *m)
+{
+	struct vmbuf_fence_obj *f, *tmp;
+	unsigned long flags;
+	bool cookie;
+
+	cookie = dma_fence_begin_signalling();
+	spin_lock_irqsave(&vmbuf_fences_lock, flags);
+	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
+		if (f->value > m->value ||
+		    (m->handle && memcmp(f->handle, m->handle, VMBUF_HANDLE_SIZE)))
+			continue;
+		/* A fast fence not reached is armed again here, or left to the daemon. */
+		if (m->fast_pool && (!f->fast || f->fast->pool != m->fast_pool ||
+				     vmbuf_fast_arm(f->fast, f->value) != 1))
+			continue;
+		timer_delete(&f->watchdog);
+		if (m->give_back)
+			vmbuf_fence_give_back(f);
+		else
+			f->watching = false;	/* no waiter left (a fast one's SIGNAL wakes it) */
+		if (m->fast_pool && cancel_delayed_work(&f->watch))
+			dma_fence_put(&f->base);	/* the worker's: the WATCH never went out */
+		vmbuf_fence_complete(f, m->error);
+	}
+	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
+	dma_fence_end_signalling(cookie);
+}
+
 /*
  * The daemon says @handle reached @value (its waiters there are gone):
  * complete the pending fences up to @value with @error (any context); with
@@ -322,43 +377,21 @@ static void vmbuf_fence_finish(struct vmbuf_fence_obj *f, int error)
  */
 static void vmbuf_fence_reached(const u8 *handle, u64 value, int error, bool all)
 {
-	struct vmbuf_fence_obj *f, *tmp;
-	unsigned long flags;
-	bool cookie;
+	struct vmbuf_fence_match m = { .handle = handle, .value = all ? U64_MAX : value,
+				       .error = error };
 
 	if (error > 0 || error < -MAX_ERRNO)
-		error = -EPROTO;
-	cookie = dma_fence_begin_signalling();
-	spin_lock_irqsave(&vmbuf_fences_lock, flags);
-	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
-		if ((!all && f->value > value) || memcmp(f->handle, handle, VMBUF_HANDLE_SIZE))
-			continue;
-		timer_delete(&f->watchdog);
-		f->watching = false;
-		vmbuf_fence_complete(f, error);
-	}
-	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
-	dma_fence_end_signalling(cookie);
+		m.error = -EPROTO;
+	vmbuf_fences_complete(&m);
 }
 
 void vmbuf_fence_end(const u8 *handle, int error)
 {
-	struct vmbuf_fence_obj *f, *tmp;
-	unsigned long flags;
-	bool cookie;
-
 	/* The export goes on in the daemon: its waiters for these go back. */
-	cookie = dma_fence_begin_signalling();
-	spin_lock_irqsave(&vmbuf_fences_lock, flags);
-	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
-		if (memcmp(f->handle, handle, VMBUF_HANDLE_SIZE))
-			continue;
-		timer_delete(&f->watchdog);
-		vmbuf_fence_give_back(f);
-		vmbuf_fence_complete(f, error);
-	}
-	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
-	dma_fence_end_signalling(cookie);
+	struct vmbuf_fence_match m = { .handle = handle, .value = U64_MAX, .give_back = true,
+				       .error = error };
+
+	vmbuf_fences_complete(&m);
 }
 
 void vmbuf_fence_event(const struct virtio_vmbuf_event *ev)
@@ -369,20 +402,10 @@ void vmbuf_fence_event(const struct virtio_vmbuf_event *ev)
 
 void vmbuf_fences_fail_all(int error)
 {
-	struct vmbuf_fence_obj *f, *tmp;
-	unsigned long flags;
-	bool cookie;
+	/* The device is gone: so are its waiters. */
+	struct vmbuf_fence_match m = { .value = U64_MAX, .error = error };
 
-	cookie = dma_fence_begin_signalling();
-	spin_lock_irqsave(&vmbuf_fences_lock, flags);
-	list_for_each_entry_safe(f, tmp, &vmbuf_fences, link) {
-		/* The device is gone: so are its waiters. */
-		timer_delete(&f->watchdog);
-		f->watching = false;
-		vmbuf_fence_complete(f, error);
-	}
-	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
-	dma_fence_end_signalling(cookie);
+	vmbuf_fences_complete(&m);
 }
 
 /* Events were lost: ask for every handle a fence waits on, complete what was reached. */
@@ -436,29 +459,71 @@ void vmbuf_fence_requery(void)
  * A fence for (@handle, @value), charged to @file's user, after asking the
  * daemon to watch. The caller owns the reference.
  */
-static struct dma_fence *vmbuf_fence_watch(struct vmbuf_file *file, const u8 *handle, u64 value)
+static int vmbuf_fence_send_watch(struct vmbuf_fence_obj *f)
 {
 	struct virtio_vmbuf_watch req = {
 		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_WATCH),
-		.value = cpu_to_le64(value),
+		.value = cpu_to_le64(f->value),
 	};
 	struct virtio_vmbuf_timeline_resp resp;
+	int ret;
+
+	memcpy(req.handle, f->handle, sizeof(req.handle));
+	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	if (ret)
+		vmbuf_fence_finish(f, ret);
+	else if (le32_to_cpu(resp.reached))
+		vmbuf_fence_finish(f, (s32)le32_to_cpu(resp.error));
+	return ret;
+}
+
+/*
+ * A fast fence's WATCH, from the ordered worker: the daemon still delivers
+ * errors, ENODEV and the end of the export, but the caller did not wait.
+ */
+static void vmbuf_fence_watch_work(struct work_struct *work)
+{
+	struct vmbuf_fence_obj *f = container_of(to_delayed_work(work), struct vmbuf_fence_obj,
+						 watch);
+
+	if (!dma_fence_is_signaled(&f->base))
+		vmbuf_fence_send_watch(f);
+	dma_fence_put(&f->base);
+}
+
+static struct dma_fence *vmbuf_fence_watch(struct vmbuf_file *file, const u8 *handle, u64 value)
+{
+	struct vmbuf_fast_tl *fast = vmbuf_fast_get(handle);
 	struct vmbuf_fence_obj *f;
 	int ret;
 
-	f = vmbuf_fence_new(file, handle, value);
+	f = vmbuf_fence_new(file, handle, value, fast);
 	if (IS_ERR(f))
 		return ERR_CAST(f);
-	memcpy(req.handle, handle, sizeof(req.handle));
-	ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	ret = fast ? vmbuf_fast_arm(fast, value) : -EAGAIN;
+	if (ret == 1) {
+		vmbuf_fence_finish(f, 0);	/* reached: no waiter needed */
+		return &f->base;
+	}
+	if (ret == 0) {
+		/* A point the slot reaches soon needs no waiter in the daemon at all. */
+		dma_fence_get(&f->base);	/* for the worker */
+		queue_delayed_work(vmbuf_fast_wq, &f->watch, VMBUF_FAST_DELAY);
+		return &f->base;
+	}
+	ret = vmbuf_fence_send_watch(f);
 	if (ret) {
-		vmbuf_fence_finish(f, ret);
 		dma_fence_put(&f->base);
 		return ERR_PTR(ret);
 	}
-	if (le32_to_cpu(resp.reached))
-		vmbuf_fence_finish(f, (s32)le32_to_cpu(resp.error));
 	return &f->base;
+}
+
+void vmbuf_fence_fast_poll(struct vmbuf_pool *pool)
+{
+	struct vmbuf_fence_match m = { .value = U64_MAX, .fast_pool = pool };
+
+	vmbuf_fences_complete(&m);
 }
 
 int vmbuf_fence_ioctl_fence(struct vmbuf_file *file, struct vmbuf_fence __user *uarg)
@@ -501,6 +566,33 @@ err_fd:
 	return ret;
 }
 
+int vmbuf_fence_ioctl_wait(struct vmbuf_file *file, struct vmbuf_wait __user *uarg)
+{
+	struct dma_fence *fence;
+	struct vmbuf_wait x;
+	long left;
+	int ret = 0;
+
+	if (copy_from_user(&x, uarg, sizeof(x)))
+		return -EFAULT;
+	if (x.flags || x.reserved)
+		return -EINVAL;
+	if (!vmbuf_file_knows(file, x.handle, 0))
+		return -EPERM;
+	fence = vmbuf_fence_watch(file, x.handle, x.value);
+	if (IS_ERR(fence))
+		return PTR_ERR(fence);
+	left = dma_fence_wait_timeout(fence, true, msecs_to_jiffies(x.timeout_ms));
+	if (left > 0)
+		x.error = dma_fence_get_status(fence) < 0 ? fence->error : 0;
+	else
+		ret = left ? left : -ETIME;
+	dma_fence_put(fence);
+	if (!ret && put_user(x.error, &uarg->error))
+		ret = -EFAULT;
+	return ret;
+}
+
 static int vmbuf_fence_signal_now(const u8 *handle, u64 value, int error)
 {
 	struct virtio_vmbuf_signal req = {
@@ -509,7 +601,19 @@ static int vmbuf_fence_signal_now(const u8 *handle, u64 value, int error)
 		.error = cpu_to_le32((u32)error),
 	};
 	struct virtio_vmbuf_timeline_resp resp;
+	struct vmbuf_fast_tl *fast = vmbuf_fast_get(handle);
+	int ret = -EAGAIN;
 
+	if (fast) {
+		/* An error travels with the daemon's timeline only, and ends the slot's use. */
+		if (error)
+			vmbuf_fast_slow(fast);
+		else
+			ret = vmbuf_fast_signal(fast, value);
+		vmbuf_fast_put(fast);
+		if (ret != -EAGAIN)
+			return ret;
+	}
 	memcpy(req.handle, handle, sizeof(req.handle));
 	return vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
 }
@@ -650,17 +754,25 @@ void vmbuf_fence_debugfs_show(struct seq_file *s)
 
 int vmbuf_fence_init(void)
 {
+	int ret;
+
 	vmbuf_fence_context = dma_fence_context_alloc(1);
 	INIT_WORK(&vmbuf_requery_work, vmbuf_fence_requery_work);
 	vmbuf_wq = alloc_workqueue("vmbuf", WQ_UNBOUND, 0);
-	return vmbuf_wq ? 0 : -ENOMEM;
+	if (!vmbuf_wq)
+		return -ENOMEM;
+	ret = vmbuf_fast_init();
+	if (ret)
+		destroy_workqueue(vmbuf_wq);
+	return ret;
 }
 
 void vmbuf_fence_exit(void)
 {
 	/*
 	 * Every fence and deferred signal holds a module reference, so none is
-	 * left here: no timer can still fire. The workqueue runs what is queued.
+	 * left here: no timer can still fire. The workqueues run what is queued.
 	 */
+	vmbuf_fast_exit();
 	destroy_workqueue(vmbuf_wq);
 }

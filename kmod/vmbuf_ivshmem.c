@@ -610,6 +610,7 @@ static irqreturn_t vmbuf_pool_irq(int irq, void *data)
 
 	atomic64_inc(&pool->doorbells);
 	wake_up_all(&pool->doorbell_wq);
+	vmbuf_fence_fast_poll(&pool->pool);	/* a peer may have raised a fast timeline */
 	return IRQ_HANDLED;
 }
 

@@ -5,6 +5,7 @@
  * Files, each calling only the ones listed before it:
  *   vm.c        VM lookups, pool membership, event delivery
  *   timeline.c  a timeline's waiters: wake, end, forget a VM
+ *   fast.c      fast-timeline slots in a pool's first page
  *   export.c    exports: lookup by handle and name, access, destroy
  *   buffer.c    buffers: ALLOC, FREE, references
  *   share.c     EXPORT, IMPORT, RELEASE, REVOKE; a VM's imports
@@ -86,6 +87,8 @@ struct export {
 	uint8_t *meta;		/* EXPORT_META_LEN bytes, or NULL: all zero */
 	uint8_t handle[VIRTIO_VMBUF_HANDLE_SIZE];
 	uint8_t access[VIRTIO_VMBUF_MAX_ACCESS];	/* VM slots allowed; 0: unused */
+	uint16_t fast_slot;	/* index + 1 in the pool's fast slots (fast.c), 0: none */
+	uint16_t fast_tag;
 	char name[];		/* NUL-terminated, "" when unnamed */
 };
 
@@ -181,6 +184,17 @@ int timeline_add_waiter(struct export *e, struct core_vm *vm, uint64_t value);
 int timeline_remove_waiter(struct export *e, struct core_vm *vm, uint64_t value);
 /* @vm goes away: drop its waiters everywhere. */
 void timeline_vm_gone(struct core_vm *vm);
+
+/*
+ * fast.c - fast-timeline slots (linux/virtio_vmbuf.h, "Fast timelines"):
+ * given to a FAST export whose exporter maps the whole pool, zeroed and
+ * tagged when taken, zeroed when given back. No slot free: the export
+ * simply has none (its timeline works through the daemon alone).
+ */
+void fast_slot_take(struct export *e);
+void fast_slot_give(struct export *e);
+/* Does @vm map pools whole (so it can use slots)? */
+bool fast_vm_can(const struct core_vm *vm);
 
 /* export.c */
 /*

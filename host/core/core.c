@@ -103,7 +103,8 @@ ssize_t core_req_hello(struct core_vm *vm, const void *req, void *out)
 		core_vm_reset(vm);
 	if (vm->cfg->fence_timeout_ms && vm->cfg->fence_timeout_ms < timeout)
 		timeout = vm->cfg->fence_timeout_ms;
-	r->features = htole64(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION);
+	r->features = htole64(VIRTIO_VMBUF_F_QUERY | VIRTIO_VMBUF_F_SESSION |
+			      (fast_vm_can(vm) ? VIRTIO_VMBUF_F_FAST : 0));
 	r->quota_bytes = htole64(vm->cfg->quota);
 	r->fence_timeout_ms = htole32(timeout);
 	r->locator_kind = htole32(ops ? ops->locator_kind : VIRTIO_VMBUF_LOCATOR_NONE);

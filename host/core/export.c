@@ -164,6 +164,7 @@ void export_destroy(struct export *e, int32_t error)
 	export_notify(e, VIRTIO_VMBUF_EVT_REVOKED);
 	vm_log_info(e->buf->owner, "export '%s' (%02x%02x...) of vm '%s' revoked", e->name[0] ? e->name : "-",
 		 e->handle[0], e->handle[1], e->buf->owner->cfg->name);
+	fast_slot_give(e);
 	e->buf->export = NULL;
 	hmap_remove(&c->exports_by_handle, &e->handle_node);
 	if (e->name[0])

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include <linux/virtio_vmbuf.h>
 
 struct pool {
 	unsigned int id;	/* 1-based, as on the wire */
@@ -35,6 +36,9 @@ struct pool {
 	unsigned int dirty_head, ndirty, dirty_cap;
 	uint64_t dirty_bytes;	/* in those ranges, the part already zeroed included */
 	uint64_t dirty_done;	/* bytes of the oldest range already zeroed */
+	/* Fast-timeline slots in the first page (fast.c). */
+	bool fast_used[VIRTIO_VMBUF_FAST_SLOTS];
+	uint16_t fast_next_tag;
 };
 
 /* Create the memfd and seal it. On failure @p needs no destroy. */

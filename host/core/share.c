@@ -95,6 +95,9 @@ ssize_t share_req_export(struct core_vm *vm, const void *req, void *out)
 	naccess = le32toh(x->naccess);
 	if ((flags & ~VIRTIO_VMBUF_EXPORT_FLAGS) || naccess > VIRTIO_VMBUF_MAX_ACCESS)
 		return -EINVAL;
+	/* A fast timeline is signalled by whoever may wait on it: say so. */
+	if ((flags & VIRTIO_VMBUF_EXPORT_FAST) && !(flags & VIRTIO_VMBUF_EXPORT_SIGNAL))
+		return -EINVAL;
 	if (field_name(x->name, name, true) < 0)
 		return -EINVAL;
 	b = buffer_of_vm(vm, le64toh(x->buffer_id));
@@ -127,7 +130,11 @@ ssize_t share_req_export(struct core_vm *vm, const void *req, void *out)
 	e->meta = meta;
 	for (uint32_t i = 0; i < naccess; i++)
 		export_allow(e, allowed[i]);	/* at most VIRTIO_VMBUF_MAX_ACCESS: fits */
+	if ((flags & VIRTIO_VMBUF_EXPORT_FAST) && fast_vm_can(vm))
+		fast_slot_take(e);
 	memcpy(r->handle, e->handle, sizeof(r->handle));
+	r->fast_slot = htole16(e->fast_slot);
+	r->fast_tag = htole16(e->fast_tag);
 	vm_log_info(vm, "vm '%s': exported buffer %llu as '%s' (%02x%02x...)", vm->cfg->name,
 		 (unsigned long long)b->id, name[0] ? name : "-", e->handle[0], e->handle[1]);
 	export_notify(e, VIRTIO_VMBUF_EVT_OFFERED);
@@ -185,6 +192,10 @@ ssize_t share_req_import(struct core_vm *vm, const void *req, void *out)
 	r->offset = htole64(im->addr);
 	r->size = htole64(e->buf->size);
 	r->pool_id = htole32(e->buf->pool->id);
+	if (e->fast_slot && fast_vm_can(vm)) {
+		r->fast_slot = htole16(e->fast_slot);
+		r->fast_tag = htole16(e->fast_tag);
+	}
 	memcpy(r->handle, e->handle, sizeof(r->handle));
 	str_to_field(r->owner, sizeof(r->owner), e->buf->owner->cfg->name);
 	str_to_field(r->name, sizeof(r->name), e->name);

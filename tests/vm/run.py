@@ -35,6 +35,9 @@ Scenarios (each a function below, each a meson test in suite 'vm' per transport)
                  module loaded again starts a new session
   ioctl_fuzz     random /dev/vmbuf and heap ioctls from 4 processes in each of two
                  guests (VMBUF_IOCTL_FUZZ_SECONDS, default 20; VMBUF_IOCTL_FUZZ_SEED)
+  fast_fence     a fast timeline: on ivshmem the signal reaches the waiting VM by pool
+                 doorbell, also while vmbufd is stopped (a normal export's does not);
+                 errors, ECANCELED, ENODEV through the daemon; on vhost-user the daemon's
   fence_sync     implicit sync (poll and EXPORT_SYNC_FILE on an imported buffer wake
                  together, only after the producer signals), EACCES for a VM that
                  may not signal, EINVAL below the current value, the producer's
@@ -299,6 +302,91 @@ def scenario_fence_sync(t):
         out = b.wait_file("/tmp/w", "error")
         assert "error ENODEV" in out, out
         b.release("7")
+        kit.wait_used("p", 0)
+
+
+def scenario_fast_fence(t):
+    """A fast timeline (VMBUF_EXPORT_FAST): on ivshmem a signal with no error reaches the
+    waiting VM by pool doorbell, so it arrives while vmbufd is stopped (SIGSTOP), where a
+    normal export's does not; the daemon hears of it afterwards. Errors, ECANCELED and
+    ENODEV still come from the daemon; the importer may signal; values only grow. On
+    vhost-user the flag is accepted and the timeline works through the daemon."""
+    fast = not t.maps_per_buffer    # the VM maps the whole pool, slots and all
+    with t.kit("fastfence", {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])}) as kit:
+        a, b = kit.boot("a", "b")
+        out = a.hold("7", "vmbuf export -p p -s 4K -f 0x22 -n ff -t b --fast")
+        h = vmkit.handle_in(out)
+        assert ("fast timeline" in out) == fast, out
+        out = b.hold("7", "vmbuf import -n ff -c 0x22")
+        assert ("fast timeline" in out) == fast, out
+        out = a.hold("6", "vmbuf export -p p -s 4K -n slow -t b -S")
+        hs = vmkit.handle_in(out)
+        assert "fast timeline" not in out, out
+        b.hold("6", "vmbuf import -n slow")
+
+        b.spawn("vmbuf wait %s 1 -t 20000 > /tmp/wf 2>&1" % h)
+        b.spawn("vmbuf wait %s 1 -t 20000 > /tmp/ws 2>&1" % hs)
+        time.sleep(1.0)     # both fences exist and their WATCHes have gone out
+        if fast:
+            # With the daemon stopped: the fast signal wakes B, the normal one does not.
+            kit.daemon.send_signal(signal.SIGSTOP)
+            try:
+                a.spawn("vmbuf signal %s 1 > /tmp/sf 2>&1; echo \"exit $?\" >> /tmp/sf" % h)
+                a.spawn("vmbuf signal %s 1 > /tmp/ss 2>&1" % hs)
+                b.wait_file("/tmp/wf", "reached 1", timeout=8)
+                a.wait_file("/tmp/sf", "exit 0", timeout=5)
+                time.sleep(1.0)
+                _, out = b.run("cat /tmp/ws")
+                assert "reached" not in out, "a normal signal came without vmbufd: " + out
+            finally:
+                kit.daemon.send_signal(signal.SIGCONT)
+        else:
+            a.run("vmbuf signal %s 1" % h)
+            a.run("vmbuf signal %s 1" % hs)
+        b.wait_file("/tmp/ws", "reached 1")
+        b.wait_file("/tmp/wf", "reached 1")
+        # The daemon heard of both signals (the fast one from A's worker, afterwards).
+        deadline = time.time() + 20
+        while [v for v in kit.status()["vms"] if v["name"] == "a"][0]["counters"][
+                "fences_signalled"] != 2:
+            assert time.time() < deadline, "the daemon never heard of the fast signal"
+            time.sleep(0.2)
+
+        def wakes(waiter, handle, value, act, expect):
+            """@waiter waits for @value, @act() happens, the wait ends with @expect."""
+            out = "/tmp/w%d" % value
+            waiter.spawn("vmbuf wait %s %d -t 20000 > %s 2>&1" % (handle, value, out))
+            time.sleep(0.5)
+            act()
+            waiter.wait_file(out, expect)
+
+        # Only upwards; the importer may signal; the waiter there wakes.
+        a.fails("vmbuf signal %s 1" % h, "EINVAL")
+        wakes(a, h, 2, lambda: b.run("vmbuf signal %s 2" % h), "reached 2")
+        # Many points in a row, each waited for on the other side.
+        b.spawn("(for v in $(seq 3 40); do vmbuf wait %s $v -t 20000 || exit 1; done "
+                "> /tmp/wm 2>&1; echo \"loop $?\" >> /tmp/wm)" % h)
+        time.sleep(0.5)
+        a.run("for v in $(seq 3 40); do vmbuf signal %s $v; done" % h)
+        out = b.wait_file("/tmp/wm", "loop")
+        assert "loop 0" in out and out.count("reached") == 38, out
+
+        # An error travels through the daemon and reaches the waiter; the timeline goes on.
+        wakes(b, h, 41, lambda: a.run("vmbuf signal %s 41 -e 5" % h), "error EIO")
+        wakes(b, h, 42, lambda: a.run("vmbuf signal %s 42" % h), "reached 42")
+        # A revoked export's waiters end with ECANCELED; a new fast export works.
+        wakes(b, h, 100, lambda: a.run("vmbuf revoke " + h), "error ECANCELED")
+        b.release("7")
+        a.release("7")
+        out = a.hold("5", "vmbuf export -p p -s 4K -n ff2 -t b --fast")
+        h2 = vmkit.handle_in(out)
+        assert ("fast timeline" in out) == fast, out
+        b.hold("5", "vmbuf import -n ff2")
+        wakes(b, h2, 1, lambda: a.run("vmbuf signal %s 1" % h2), "reached 1")
+        # The signaller's QEMU dies while B waits: ENODEV from the daemon.
+        wakes(b, h2, 2, a.kill, "error ENODEV")
+        b.release("5")
+        b.release("6")
         kit.wait_used("p", 0)
 
 

@@ -52,7 +52,13 @@ _Static_assert(sizeof(struct virtio_vmbuf_free) == 24, "free");
 _Static_assert(sizeof(struct virtio_vmbuf_meta) == 256, "meta");
 _Static_assert(sizeof(struct virtio_vmbuf_export) == 576, "export");
 _Static_assert(sizeof(struct virtio_vmbuf_export) <= VIRTIO_VMBUF_MSG_MAX, "export fits");
-_Static_assert(sizeof(struct virtio_vmbuf_export_resp) == 32, "export resp");
+_Static_assert(sizeof(struct virtio_vmbuf_export_resp) == 40, "export resp");
+_Static_assert(sizeof(struct virtio_vmbuf_fast_slot) == 48, "fast slot");
+_Static_assert(sizeof(struct vmbuf_ivshmem_region) <= VIRTIO_VMBUF_FAST_OFFSET,
+	       "fast slots after the region header");
+_Static_assert(VIRTIO_VMBUF_FAST_OFFSET + VIRTIO_VMBUF_FAST_SLOTS *
+	       sizeof(struct virtio_vmbuf_fast_slot) <= VIRTIO_VMBUF_POOL_DATA_OFFSET,
+	       "fast slots before the data");
 _Static_assert(sizeof(struct virtio_vmbuf_import) == 72, "import");
 _Static_assert(sizeof(struct virtio_vmbuf_import_resp) == 384, "import resp");
 _Static_assert(sizeof(struct virtio_vmbuf_release) == 24, "release");
@@ -78,6 +84,7 @@ _Static_assert(sizeof(struct vmbuf_query) == 360, "vmbuf_query");
 _Static_assert(sizeof(struct vmbuf_event) == 128, "vmbuf_event");
 _Static_assert(sizeof(struct vmbuf_fence) == 32, "vmbuf_fence");
 _Static_assert(sizeof(struct vmbuf_signal) == 32, "vmbuf_signal");
+_Static_assert(sizeof(struct vmbuf_wait) == 40, "vmbuf_wait");
 _Static_assert(sizeof(struct vmbuf_attach) == 16, "vmbuf_attach");
 _Static_assert(sizeof(struct vmbuf_doorbell) == 24, "vmbuf_doorbell");
 
@@ -89,6 +96,7 @@ _Static_assert(VMBUF_MAX_ACCESS == VIRTIO_VMBUF_MAX_ACCESS, "access list");
 _Static_assert(VMBUF_EXPORT_POOL == VIRTIO_VMBUF_EXPORT_POOL, "export_pool");
 _Static_assert(VMBUF_EXPORT_HOST == VIRTIO_VMBUF_EXPORT_HOST, "export_host");
 _Static_assert(VMBUF_EXPORT_SIGNAL == VIRTIO_VMBUF_EXPORT_SIGNAL, "export_signal");
+_Static_assert(VMBUF_EXPORT_FAST == VIRTIO_VMBUF_EXPORT_FAST, "export_fast");
 _Static_assert(VMBUF_IMPORT_BY_NAME == VIRTIO_VMBUF_IMPORT_BY_NAME, "import_by_name");
 _Static_assert(VMBUF_EVENT_OFFERED == VIRTIO_VMBUF_EVT_OFFERED, "event_offered");
 _Static_assert(VMBUF_EVENT_REVOKED == VIRTIO_VMBUF_EVT_REVOKED, "event_revoked");

@@ -133,7 +133,7 @@ static void op_export(struct state *s)
 
 	memset(&x, 0, sizeof(x));
 	x.fd = pick(4) ? s->buf[slot] : any_fd(s);
-	x.flags = pick(4) ? (uint32_t)pick(8) : (uint32_t)rnd();
+	x.flags = pick(4) ? (uint32_t)pick(16) : (uint32_t)rnd();	/* POOL..FAST */
 	x.naccess = pick(4) ? 1 : (uint32_t)pick(16);
 	snprintf(x.access[0], sizeof(x.access[0]), "%s", peer);
 	if (pick(2))
@@ -205,13 +205,14 @@ static void op_misc(struct state *s)
 		struct vmbuf_query q;
 		struct vmbuf_attach at;
 		struct vmbuf_doorbell db;
+		struct vmbuf_wait w;
 		uint8_t raw[4096];
 	} u;
 	uint8_t scratch[VMBUF_HANDLE_SIZE];
 	unsigned long cmd;
 
 	memset(&u, 0, sizeof(u));
-	switch (pick(7)) {
+	switch (pick(8)) {
 	case 0:
 		cmd = VMBUF_IOC_INFO;
 		break;
@@ -234,6 +235,13 @@ static void op_misc(struct state *s)
 		u.db.pool_id = pick(4);
 		u.db.peer = pick(4) ? 0 : (uint32_t)rnd();
 		u.db.timeout_ms = pick(3);
+		break;
+	case 6:
+		cmd = VMBUF_IOC_WAIT;
+		memcpy(u.w.handle, some_handle(s, scratch), VMBUF_HANDLE_SIZE);
+		u.w.value = pick(4) ? pick(16) : rnd();
+		u.w.timeout_ms = pick(3);
+		u.w.flags = pick(16) ? 0 : (uint32_t)rnd();
 		break;
 	case 5:		/* a command of ours with a wrong size, or nobody's */
 		cmd = _IOC(pick(4), VMBUF_IOC_MAGIC, pick(16), pick(2048));

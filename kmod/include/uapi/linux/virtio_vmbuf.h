@@ -127,6 +127,13 @@ struct virtio_vmbuf_resp {
  * without ending it.
  */
 #define VIRTIO_VMBUF_F_SESSION		(1ull << 1)
+/*
+ * Fast timelines: an export with VIRTIO_VMBUF_EXPORT_FAST may get a slot
+ * in its pool's first page (struct virtio_vmbuf_fast_slot), where the
+ * drivers of its VMs signal and wait without the device (see below).
+ * Offered only where the VM maps the whole pool (LOCATOR_IVPOSITION).
+ */
+#define VIRTIO_VMBUF_F_FAST		(1ull << 2)
 
 struct virtio_vmbuf_hello {
 	struct virtio_vmbuf_hdr hdr;
@@ -230,8 +237,41 @@ struct virtio_vmbuf_meta {
 #define VIRTIO_VMBUF_EXPORT_POOL	(1u << 0)	/* every member of the buffer's pool */
 #define VIRTIO_VMBUF_EXPORT_HOST	(1u << 1)	/* host clients (host.sock) */
 #define VIRTIO_VMBUF_EXPORT_SIGNAL	(1u << 2)	/* importers may signal its timeline */
+/* The timeline in pool memory too (with VIRTIO_VMBUF_F_FAST; needs EXPORT_SIGNAL). */
+#define VIRTIO_VMBUF_EXPORT_FAST	(1u << 3)
 #define VIRTIO_VMBUF_EXPORT_FLAGS	(VIRTIO_VMBUF_EXPORT_POOL | VIRTIO_VMBUF_EXPORT_HOST | \
-					 VIRTIO_VMBUF_EXPORT_SIGNAL)
+					 VIRTIO_VMBUF_EXPORT_SIGNAL | VIRTIO_VMBUF_EXPORT_FAST)
+
+/*
+ * Fast timelines. A pool's first page holds, from VIRTIO_VMBUF_FAST_OFFSET,
+ * VIRTIO_VMBUF_FAST_SLOTS slots; EXPORT and IMPORT answer with @fast_slot
+ * (index + 1, 0: none) and @fast_tag (the slot's tag while it belongs to
+ * this export) where the device gave the export a slot and the VM maps the
+ * pool. The device zeroes a slot and writes its tag at EXPORT, zeroes it
+ * again when the export ends, and never writes it otherwise: the slot is
+ * the drivers'. A driver signals a point with no error by raising @value
+ * (atomically, only upwards), then taking @waiting (atomic exchange with 0)
+ * and ringing the pool doorbell of every VM slot whose bit was set; it
+ * sends SIGNAL to the device afterwards, off the waiter's path. A waiter
+ * sets its own bit (the VM slot, the low 8 bits of its pool device's
+ * IVPosition) and reads @value again before it sleeps. A signal with an
+ * error sets VIRTIO_VMBUF_FAST_F_SLOW first and goes through the device
+ * only; from then on drivers ignore the slot. Every member of the pool
+ * can write the slot: it is a hint among members who trust each other
+ * with the pool's data (docs/security.md); the device's timeline, errors
+ * and ENODEV stay as without it.
+ */
+#define VIRTIO_VMBUF_FAST_OFFSET	512
+#define VIRTIO_VMBUF_FAST_SLOTS		74	/* (4096 - 512) / 48 */
+#define VIRTIO_VMBUF_FAST_F_SLOW	(1u << 0)
+
+struct virtio_vmbuf_fast_slot {
+	__le64 value;
+	__le16 tag;
+	__le16 reserved;
+	__le32 flags;
+	__le64 waiting[4];	/* bit n: VM slot n waits */
+};
 
 /**
  * struct virtio_vmbuf_export - share a buffer this VM allocated
@@ -256,6 +296,9 @@ struct virtio_vmbuf_export {
 struct virtio_vmbuf_export_resp {
 	struct virtio_vmbuf_resp resp;
 	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
+	__le16 fast_slot;	/* see Fast timelines; 0: none */
+	__le16 fast_tag;
+	__le32 reserved;
 };
 
 #define VIRTIO_VMBUF_IMPORT_BY_NAME	(1u << 0)
@@ -282,7 +325,8 @@ struct virtio_vmbuf_import_resp {
 	__le64 offset;
 	__le64 size;
 	__le32 pool_id;
-	__le32 reserved;
+	__le16 fast_slot;	/* see Fast timelines; 0: none */
+	__le16 fast_tag;
 	__u8 handle[VIRTIO_VMBUF_HANDLE_SIZE];
 	char owner[VIRTIO_VMBUF_NAME_MAX];
 	char name[VIRTIO_VMBUF_NAME_MAX];

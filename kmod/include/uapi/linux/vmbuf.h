@@ -88,6 +88,13 @@ struct vmbuf_meta {
 #define VMBUF_EXPORT_POOL	(1u << 0)	/* every member of the buffer's pool */
 #define VMBUF_EXPORT_HOST	(1u << 1)	/* host clients */
 #define VMBUF_EXPORT_SIGNAL	(1u << 2)	/* importers may signal the timeline */
+/*
+ * The timeline in pool memory too, where the transport allows it: a signal
+ * with no error reaches the waiting VMs by pool doorbell, not through the
+ * daemon. Needs VMBUF_EXPORT_SIGNAL. Any member of the pool could forge its
+ * value (docs/security.md); VMBUF_QUERY_FAST says whether it got a slot.
+ */
+#define VMBUF_EXPORT_FAST	(1u << 3)
 
 /**
  * struct vmbuf_export - VMBUF_IOC_EXPORT: share a buffer this VM allocated
@@ -152,6 +159,7 @@ struct vmbuf_revoke {
 
 #define VMBUF_QUERY_EXPORTED	(1u << 0)
 #define VMBUF_QUERY_IMPORTED	(1u << 1)
+#define VMBUF_QUERY_FAST	(1u << 2)	/* its timeline has a slot in pool memory */
 
 /**
  * struct vmbuf_query - VMBUF_IOC_QUERY: what this guest knows of a vmbuf dma-buf
@@ -252,6 +260,26 @@ struct vmbuf_signal {
 };
 
 /**
+ * struct vmbuf_wait - VMBUF_IOC_WAIT: wait in the kernel for @handle's
+ *	timeline to reach @value, with no sync_file (the same fence inside)
+ * @handle: the export (made or imported through this file: EPERM otherwise)
+ * @value: the point
+ * @timeout_ms: how long to wait; 0 only looks. ETIME when it passes first
+ * @flags: zero
+ * @error: out: 0 when the point was reached, or its negative errno (the
+ *	producer's error, ECANCELED, ENODEV, ETIMEDOUT from the fence timeout)
+ * @reserved: zero
+ */
+struct vmbuf_wait {
+	__u8 handle[VMBUF_HANDLE_SIZE];
+	__u64 value;
+	__u32 timeout_ms;
+	__u32 flags;
+	__s32 error;
+	__u32 reserved;
+};
+
+/**
  * struct vmbuf_attach - VMBUF_IOC_ATTACH: make a vmbuf dma-buf's implicit sync
  *	wait for a point of its export's timeline
  * @fd: dma-buf (exported or imported through vmbuf)
@@ -291,5 +319,6 @@ struct vmbuf_doorbell {
 #define VMBUF_IOC_SIGNAL	_IOW(VMBUF_IOC_MAGIC, 0x06, struct vmbuf_signal)
 #define VMBUF_IOC_ATTACH	_IOW(VMBUF_IOC_MAGIC, 0x07, struct vmbuf_attach)
 #define VMBUF_IOC_DOORBELL	_IOWR(VMBUF_IOC_MAGIC, 0x08, struct vmbuf_doorbell)
+#define VMBUF_IOC_WAIT		_IOWR(VMBUF_IOC_MAGIC, 0x09, struct vmbuf_wait)
 
 #endif /* _UAPI_LINUX_VMBUF_H */
