@@ -8,9 +8,10 @@ Boots two guests in one pool and measures, in the same run, on the same pair:
             signals, A's fence wakes (each round also checks shared bytes)
   fast      the same on a fast timeline (VMBUF_EXPORT_FAST): each signal rings the
             waiting VM's pool doorbell itself and tells vmbufd afterwards
-and prints p50/p99 of each and their ratios to the baseline.
+and prints p50/p99 of each and their ratios to the baseline. With --load, a third VM in
+the same pool burns its CPU (a shell busy loop) throughout: the loaded machine.
 
-Usage: bench_fence.py --build-dir DIR [--rounds N] [--repeat K]
+Usage: bench_fence.py --build-dir DIR [--rounds N] [--repeat K] [--load]
 Default 2000 rounds; the test suite runs a short version (--rounds 300).
 """
 
@@ -52,12 +53,17 @@ def main():
     vmkit.add_transport_argument(ap)
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--load", action="store_true", help="a third VM burning CPU meanwhile")
     args = ap.parse_args()
 
     rows = []
-    with vmkit.Kit("bench", args.build_dir, {"a": {}, "b": {}}, {"p": ("4M", ["a", "b"])},
+    vms = ["a", "b"] + (["c"] if args.load else [])
+    with vmkit.Kit("bench", args.build_dir, {v: {} for v in vms}, {"p": ("4M", vms)},
                    transport=args.transport) as kit:
-        a, b = kit.boot("a", "b")
+        booted = kit.boot(*vms)
+        a, b = booted[0], booted[1]
+        if args.load:
+            booted[2].spawn("while :; do :; done")
         for i in range(args.repeat):
             d = run_doorbell(a, b, args.rounds, str(i))
             f = run_fence(a, b, args.rounds, str(i))
@@ -70,8 +76,8 @@ def main():
                 return 1
             rows.append([float(m.group(g)) for m in (d, f, q) for g in (4, 5)])
         kit.wait_used("p", 0)
-    print("cross-VM round trip, %d rounds, TCG guests, same run, same pair of VMs (us):"
-          % args.rounds)
+    print("cross-VM round trip, %d rounds, TCG guests, same run, same pair of VMs%s (us):"
+          % (args.rounds, ", a third VM burning CPU" if args.load else ""))
     print("%-4s %9s %9s %9s %9s %9s %9s %8s %8s %8s" % (
         "run", "door p50", "door p99", "fence p50", "fence p99", "fast p50", "fast p99",
         "fence/db", "fast/db", "fast p99"))
