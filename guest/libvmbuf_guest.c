@@ -173,6 +173,13 @@ int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms)
 	return w.error ? w.error : 1;
 }
 
+int vg_fast(int fd)
+{
+	struct vmbuf_query q = { .fd = fd };
+
+	return vg_ioctl(VMBUF_IOC_QUERY, &q) == 0 && (q.flags & VMBUF_QUERY_FAST);
+}
+
 uint32_t vg_fourcc(const char *s)
 {
 	if (strlen(s) != 4)

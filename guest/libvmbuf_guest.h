@@ -68,6 +68,9 @@ uint64_t vg_fence_timestamp_ns(int fd);
  */
 int vg_wait(const uint8_t *handle, uint64_t value, int timeout_ms);
 
+/* Does vmbuf dma-buf @fd's timeline have a slot in pool memory here (VMBUF_QUERY_FAST)? */
+int vg_fast(int fd);
+
 /* DRM fourcc from its four characters ("XR24"); 0 for a string of another length. */
 uint32_t vg_fourcc(const char *s);
 

@@ -152,7 +152,7 @@ static int run_fence(struct pp *p)
 	volatile uint64_t *w;
 	uint8_t *frame = NULL;
 	double start;
-	int fd, r, next;
+	int fd, r, next, fast;
 
 	if (p->lead) {
 		fd = vg_alloc(p->pool, p->size);
@@ -196,17 +196,13 @@ static int run_fence(struct pp *p)
 			return 1;
 	}
 	/* Whether the timeline is fast decides how to wait (the follower learns it here). */
-	{
-		struct vmbuf_query q = { .fd = fd };
-		int fast = vg_ioctl(VMBUF_IOC_QUERY, &q) == 0 && (q.flags & VMBUF_QUERY_FAST);
-
-		if (p->fast && !fast) {
-			fprintf(stderr, "vmbuf: pingpong: '%s' got no fast timeline (ivshmem only)\n",
-				p->name);
-			return 1;
-		}
-		p->fast = fast;
+	fast = vg_fast(fd);
+	if (p->fast && !fast) {
+		fprintf(stderr, "vmbuf: pingpong: '%s' got no fast timeline (ivshmem only)\n",
+			p->name);
+		return 1;
 	}
+	p->fast = fast;
 	w = map_words(fd, p->size);
 	if (!w)
 		return 1;

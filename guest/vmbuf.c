@@ -184,15 +184,6 @@ static void implicit(int fd, int timeout_ms)
 static int held_fences[1024];
 static unsigned int nheld;
 
-/* "fast timeline" when the buffer's timeline has a slot in pool memory here. */
-static void say_fast(int fd)
-{
-	struct vmbuf_query q = { .fd = fd };
-
-	if (vg_ioctl(VMBUF_IOC_QUERY, &q) == 0 && (q.flags & VMBUF_QUERY_FAST))
-		printf("fast timeline\n");
-}
-
 /* Hold @n more fences for @value of @fd's timeline: "watching N", or the first error. */
 static void watch(int fd, unsigned int n, uint64_t value)
 {
@@ -438,7 +429,8 @@ static int cmd_export(int argc, char **argv)
 	}
 	handle_format(hex, x.handle);
 	printf("handle %s\nexported '%s'\n", hex, x.name);
-	say_fast(fd);
+	if (vg_fast(fd))
+		printf("fast timeline\n");
 	o.fill = o.check = NULL;
 	return finish(fd, o.size, &o);
 }
@@ -496,7 +488,8 @@ static int cmd_import(int argc, char **argv)
 	       (unsigned long long)x.size, x.name, x.owner, x.pool_id, hex);
 	printf("meta %ux%u fourcc %.4s stride %u label '%s'\n", x.meta.width, x.meta.height,
 	       x.meta.fourcc ? (char *)&x.meta.fourcc : "----", x.meta.strides[0], x.meta.label);
-	say_fast(x.fd);
+	if (vg_fast(x.fd))
+		printf("fast timeline\n");
 	return finish(x.fd, x.size, &o);
 }
 

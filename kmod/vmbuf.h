@@ -174,6 +174,8 @@ bool vmbuf_call_has(u64 feature);
 int vmbuf_call_let_go(bool imported, u64 id);
 /* The same, always from a worker (any context, never waits). */
 void vmbuf_call_let_go_later(bool imported, u64 id);
+/* SIGNAL @handle's timeline to @value (with @error) in the daemon, and wait for the answer. */
+int vmbuf_call_signal(const u8 *handle, u64 value, int error);
 /*
  * The transport got the answer to request @req after its caller gave up
  * (any context): give back what a successful ALLOC or IMPORT created.
@@ -280,8 +282,6 @@ void vmbuf_fast_unset(struct vmbuf_buffer *buf);
 /* A reference to @handle's fast timeline in this VM, or NULL. */
 struct vmbuf_fast_tl *vmbuf_fast_get(const u8 *handle);
 void vmbuf_fast_put(struct vmbuf_fast_tl *tl);
-/* Does the slot say @value was reached (any context)? */
-bool vmbuf_fast_reached(const struct vmbuf_fast_tl *tl, u64 value);
 /*
  * Be rung when it changes, then look again (any context): 1 when @value is
  * reached, 0 when armed, -EAGAIN when the slot cannot be used.

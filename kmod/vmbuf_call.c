@@ -71,6 +71,19 @@ static int vmbuf_call_let_go_now(bool imported, u64 id)
 	return vmbuf_call(imported ? (void *)&rel : (void *)&req, sizeof(req), &resp, sizeof(resp));
 }
 
+int vmbuf_call_signal(const u8 *handle, u64 value, int error)
+{
+	struct virtio_vmbuf_signal req = {
+		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_SIGNAL),
+		.value = cpu_to_le64(value),
+		.error = cpu_to_le32((u32)error),
+	};
+	struct virtio_vmbuf_timeline_resp resp;
+
+	memcpy(req.handle, handle, sizeof(req.handle));
+	return vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+}
+
 static void vmbuf_let_go_work(struct work_struct *work)
 {
 	struct vmbuf_let_go *g = container_of(work, struct vmbuf_let_go, work);

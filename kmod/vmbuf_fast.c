@@ -51,12 +51,9 @@ void vmbuf_fast_put(struct vmbuf_fast_tl *tl)
 static void vmbuf_fast_send_work(struct work_struct *work)
 {
 	struct vmbuf_fast_tl *tl = container_of(to_delayed_work(work), struct vmbuf_fast_tl, send);
-	struct virtio_vmbuf_signal req = { .hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_SIGNAL) };
-	struct virtio_vmbuf_timeline_resp resp;
 	u64 value;
 	int ret;
 
-	memcpy(req.handle, tl->handle, sizeof(req.handle));
 	for (;;) {
 		spin_lock(&tl->lock);
 		value = tl->pending;
@@ -64,8 +61,7 @@ static void vmbuf_fast_send_work(struct work_struct *work)
 		spin_unlock(&tl->lock);
 		if (!value)
 			break;
-		req.value = cpu_to_le64(value);
-		ret = vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+		ret = vmbuf_call_signal(tl->handle, value, 0);
 		/* EINVAL: another VM's signal went past this one first. */
 		if (ret && ret != -EINVAL && ret != -ENOENT && ret != -ENODEV)
 			pr_warn_ratelimited("SIGNAL of %llu for a fast timeline failed: %d\n",
@@ -140,11 +136,6 @@ static bool vmbuf_fast_usable(const struct vmbuf_fast_tl *tl)
 	       !(le32_to_cpu(READ_ONCE(tl->slot->flags)) & VIRTIO_VMBUF_FAST_F_SLOW);
 }
 
-bool vmbuf_fast_reached(const struct vmbuf_fast_tl *tl, u64 value)
-{
-	return vmbuf_fast_usable(tl) && le64_to_cpu(READ_ONCE(tl->slot->value)) >= value;
-}
-
 int vmbuf_fast_arm(const struct vmbuf_fast_tl *tl, u64 value)
 {
 	if (!vmbuf_fast_usable(tl))
@@ -182,7 +173,7 @@ int vmbuf_fast_signal(struct vmbuf_fast_tl *tl, u64 value)
 			bits &= bits - 1;
 			if (n == tl->self)
 				self = true;
-			else if (n && n < 256)
+			else if (n)	/* VM slots start at 1 */
 				pool->ops->doorbell(pool, (pool->locator & ~0xffull) | n, 0,
 						    &count);
 		}

@@ -584,7 +584,7 @@ int vmbuf_fence_ioctl_wait(struct vmbuf_file *file, struct vmbuf_wait __user *ua
 		return PTR_ERR(fence);
 	left = dma_fence_wait_timeout(fence, true, msecs_to_jiffies(x.timeout_ms));
 	if (left > 0)
-		x.error = dma_fence_get_status(fence) < 0 ? fence->error : 0;
+		x.error = min(dma_fence_get_status(fence), 0);	/* 1: reached, or its error */
 	else
 		ret = left ? left : -ETIME;
 	dma_fence_put(fence);
@@ -595,12 +595,6 @@ int vmbuf_fence_ioctl_wait(struct vmbuf_file *file, struct vmbuf_wait __user *ua
 
 static int vmbuf_fence_signal_now(const u8 *handle, u64 value, int error)
 {
-	struct virtio_vmbuf_signal req = {
-		.hdr.type = cpu_to_le32(VIRTIO_VMBUF_REQ_SIGNAL),
-		.value = cpu_to_le64(value),
-		.error = cpu_to_le32((u32)error),
-	};
-	struct virtio_vmbuf_timeline_resp resp;
 	struct vmbuf_fast_tl *fast = vmbuf_fast_get(handle);
 	int ret = -EAGAIN;
 
@@ -614,8 +608,7 @@ static int vmbuf_fence_signal_now(const u8 *handle, u64 value, int error)
 		if (ret != -EAGAIN)
 			return ret;
 	}
-	memcpy(req.handle, handle, sizeof(req.handle));
-	return vmbuf_call(&req, sizeof(req), &resp, sizeof(resp));
+	return vmbuf_call_signal(handle, value, error);
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * test_share - export/import semantics straight through core_vm_request():
  * access rules and their errnos, names per pool, reference counting, and
- * the events each step sends (captured through the harness's transport ops).
+ * the events each step sends (captured through the harness's transport ops);
+ * fast-timeline slots (who gets one, what the daemon writes, reuse, running out).
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "core.h"
 #include "log.h"
+#include "pool.h"
 #include "../check.h"
 #include "core_harness.h"
 #include <linux/virtio_vmbuf.h>
@@ -113,7 +115,8 @@ int main(void)
 	static struct config cfg;
 	const char *text = "[vm a]\n[vm b]\n[vm c]\n[vm d]\nmax-buffers = 2\n"
 			   "[pool p]\nsize = 8M\nmembers = a b c d\n[pool q]\nsize = 2M\nmembers = a\n"
-			   "[pool r]\nsize = 2M\nmembers = d\n";
+			   "[pool r]\nsize = 2M\nmembers = d\n"
+			   "[vm e]\n[vm f]\n[vm g]\n[pool s]\nsize = 2M\nmembers = e f g\n";
 	uint8_t h1[16], h2[16], bogus[16] = { 1, 2, 3 };
 	uint64_t b1, b2, i1, i2, i3;
 	char err[256];
@@ -205,6 +208,77 @@ int main(void)
 	core_vm_disconnect(core_vm_by_name(c, "d"));
 	CHECK(used("p") == 4096, "d's imports gone, c still holds");
 	CHECK(simple("c", VIRTIO_VMBUF_REQ_RELEASE, i3, NULL) == 0 && used("p") == 0, "all memory back");
+
+	/* Fast timelines: slots for VMs that map pools whole (e, f), none for g. */
+	{
+		static const struct core_vm_ops whole = {
+			.event = harness_event, .locator_kind = VIRTIO_VMBUF_LOCATOR_IVPOSITION };
+		struct virtio_vmbuf_hello hl = { .hdr.type = htole32(VIRTIO_VMBUF_REQ_HELLO),
+						 .version = htole32(VIRTIO_VMBUF_VERSION) };
+		struct virtio_vmbuf_export_resp *xr = (void *)resp;
+		struct virtio_vmbuf_import_resp *ir = (void *)resp;
+		uint8_t *page = core_pool_by_name(c, "s")->map;
+		struct virtio_vmbuf_fast_slot *slot =
+			(void *)(page + VIRTIO_VMBUF_FAST_OFFSET);
+		const uint32_t fast = VIRTIO_VMBUF_EXPORT_FAST | VIRTIO_VMBUF_EXPORT_SIGNAL;
+		uint8_t hf[16], hn[16];
+		uint16_t tag = 0;
+		uint64_t bf, bn, ids[VIRTIO_VMBUF_FAST_SLOTS];
+		unsigned int n = 0;
+
+		for (const char *v = "ef"; *v; v++) {
+			char name[2] = { *v, 0 };
+
+			core_vm_connect(core_vm_by_name(c, name), &whole, core_vm_by_name(c, name));
+			req(name, &hl, sizeof(hl));
+			CHECK(le64toh(((struct virtio_vmbuf_hello_resp *)resp)->features) &
+			      VIRTIO_VMBUF_F_FAST, "HELLO offers fast timelines to %s (maps pools whole)",
+			      name);
+		}
+		hello("g");
+		CHECK(!(le64toh(((struct virtio_vmbuf_hello_resp *)resp)->features) &
+			VIRTIO_VMBUF_F_FAST), "HELLO offers none to g");
+
+		bf = alloc("e", 4, 4096);
+		CHECK(export("e", bf, "ff", VIRTIO_VMBUF_EXPORT_FAST, NULL, NULL) == -EINVAL,
+		      "FAST without SIGNAL: EINVAL");
+		memset(slot, 0xee, sizeof(*slot));	/* what an earlier user left */
+		CHECK(export("e", bf, "ff", fast, "f", hf) == 0 && le16toh(xr->fast_slot) == 1 &&
+		      (tag = le16toh(xr->fast_tag)) != 0, "a FAST export gets slot 1 and a tag");
+		CHECK(le16toh(slot->tag) == tag && !slot->value && !slot->flags && !slot->waiting[0] &&
+		      !slot->waiting[3], "the daemon zeroed the slot and wrote its tag");
+		CHECK(import("f", hf, NULL, NULL) == 0 && le16toh(ir->fast_slot) == 1 &&
+		      le16toh(ir->fast_tag) == tag, "f's import names the slot and tag");
+		bn = alloc("e", 4, 4096);
+		CHECK(export("e", bn, "plain", VIRTIO_VMBUF_EXPORT_POOL | VIRTIO_VMBUF_EXPORT_SIGNAL,
+			     NULL, hn) == 0 && !xr->fast_slot, "a normal export gets no slot");
+		CHECK(import("g", hn, NULL, NULL) == 0, "g imports the normal one");
+
+		bf = alloc("g", 4, 4096);
+		CHECK(export("g", bf, "gf", fast, NULL, NULL) == 0 && !xr->fast_slot,
+		      "g's FAST export gets no slot (g maps no pool)");
+		slot->value = htole64(7);	/* a driver used it */
+		CHECK(simple("e", VIRTIO_VMBUF_REQ_REVOKE, 0, hf) == 0 && !slot->tag && !slot->value,
+		      "REVOKE zeroes the slot");
+
+		for (n = 0; n < VIRTIO_VMBUF_FAST_SLOTS; n++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "f%u", n);
+			ids[n] = alloc("e", 4, 4096);
+			if (!ids[n] || export("e", ids[n], name, fast, NULL, NULL) ||
+			    !xr->fast_slot)
+				break;
+		}
+		CHECK(n == VIRTIO_VMBUF_FAST_SLOTS && le16toh(slot->tag) != tag,
+		      "all %u slots handed out, slot 1 again with a new tag", n);
+		bf = alloc("e", 4, 4096);
+		CHECK(export("e", bf, "over", fast, NULL, NULL) == 0 && !xr->fast_slot,
+		      "no slot left: the export works without one");
+		core_vm_disconnect(core_vm_by_name(c, "e"));
+		CHECK(!slot[VIRTIO_VMBUF_FAST_SLOTS - 1].tag && !slot->tag,
+		      "the owner's exports end with it: their slots are zeroed");
+	}
 	core_free(c);
 	return check_done();
 }
