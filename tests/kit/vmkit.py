@@ -192,6 +192,7 @@ class Paths:
         self.vmbufd = os.path.join(self.build, "host", "daemon", "vmbufd")
         self.vmbufctl = os.path.join(self.build, "host", "ctl", "vmbufctl")
         self.ko = module or os.path.join(self.build, "kmod", "vmbuf.ko")
+        self.own_kernel = kernel is not None    # a debug or matrix kernel, not Debian's
         self.guest_bins = [os.path.join(self.build, "guest", "vmbuf"),
                            os.path.join(self.build, "guest", "vmbuf-demo"),
                            os.path.join(self.build, "guest", "vmbuf-bench"),
@@ -284,7 +285,11 @@ class VM:
         out, self.buf = self.buf[:i], self.buf[i + len(marker):]
         return out
 
-    def wait_ready(self, timeout=120):
+    def wait_ready(self, timeout=None):
+        # The debug kernel (KASAN, lockdep) boots four VMs in parallel on two cores in
+        # well over two minutes when another test runs beside them: give it five.
+        if timeout is None:
+            timeout = 300 if self.kit.paths.own_kernel else 120
         deadline = time.time() + timeout
         self._connect(deadline)
         # Nothing may reach ttyS1 before init has set it up (stty may flush input
