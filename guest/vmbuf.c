@@ -30,7 +30,7 @@ static void usage(FILE *out)
 		"  alloc [BUFFER OPTIONS]    allocate a buffer from /dev/dma_heap/vmbuf-POOL\n"
 		"  export [BUFFER OPTIONS] [EXPORT OPTIONS]\n"
 		"                            allocate a buffer and share it; prints 'handle HEX'\n"
-		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [-k]\n"
+		"  import (-n NAME | -H HANDLE) [-c PAT] [-f PAT] [--sum] [-k]\n"
 		"                            map another VM's export; prints size, owner, metadata\n"
 		"  revoke HANDLE             withdraw an export of this VM (imports stay valid)\n"
 		"  events [-n COUNT] [-t SECONDS]\n"
@@ -48,6 +48,7 @@ static void usage(FILE *out)
 		"  -s, --size=SIZE           bytes, with K, M or G suffix (default 1M)\n"
 		"  -f, --fill=PAT            write PAT: 0xNN (every byte) or seq:SEED\n"
 		"  -c, --check=PAT           verify the buffer holds PAT (0x00 checks zeroing)\n"
+		"      --sum                 print 'sum HEX': FNV-1a (64 bits) of every byte\n"
 		"  -k, --hold                keep the buffer and read commands from standard\n"
 		"                            input: 'check PAT', 'fill PAT', 'attach VALUE' (make\n"
 		"                            implicit sync wait for that timeline point),\n"
@@ -104,7 +105,17 @@ static int parse_size(const char *s, unsigned long long *out)
 }
 
 /* Map @fd, then check and/or fill: returns 0, or 1 after printing why not. */
-static int touch(int fd, size_t size, const char *check, const char *fill)
+/* FNV-1a, 64 bits: what --sum prints, so a test can compare with the host's copy. */
+static uint64_t fnv1a(const uint8_t *p, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static int touch(int fd, size_t size, const char *check, const char *fill, int sum)
 {
 	int check_seq = 0, fill_seq = 0;
 	uint8_t check_v = 0, fill_v = 0;
@@ -116,7 +127,7 @@ static int touch(int fd, size_t size, const char *check, const char *fill)
 		fprintf(stderr, "%s: a pattern is 0xNN or seq:SEED\n", prog);
 		return 1;
 	}
-	if (!check && !fill)
+	if (!check && !fill && !sum)
 		return 0;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
@@ -124,6 +135,8 @@ static int touch(int fd, size_t size, const char *check, const char *fill)
 		return 1;
 	}
 	vg_sync(fd, 1, fill != NULL);
+	if (sum)
+		printf("sum %016llx\n", (unsigned long long)fnv1a(map, size));
 	if (check) {
 		long at = pattern_check(map, size, check_seq, check_v);
 
@@ -229,9 +242,9 @@ static int hold(int fd, size_t size)
 		if (!strcmp(line, "quit"))
 			break;
 		else if (!strcmp(line, "check") && arg)
-			touch(fd, size, arg, NULL);
+			touch(fd, size, arg, NULL, 0);
 		else if (!strcmp(line, "fill") && arg)
-			touch(fd, size, NULL, arg);
+			touch(fd, size, NULL, arg, 0);
 		else if (!strcmp(line, "attach") && arg) {
 			struct vmbuf_attach at = { .fd = fd, .value = strtoull(arg, NULL, 0) };
 			int r = vg_ioctl(VMBUF_IOC_ATTACH, &at);
@@ -267,7 +280,7 @@ static int hold(int fd, size_t size)
 struct buf_opts {
 	const char *pool, *fill, *check;
 	unsigned long long size;
-	int hold;
+	int hold, sum;
 };
 
 /* Allocate per @o; returns the dma-buf fd or -1 after printing why. */
@@ -299,7 +312,7 @@ static int alloc_buffer(struct buf_opts *o)
 	return fd;
 }
 
-enum { OPT_HOST = 256, OPT_WIDTH, OPT_HEIGHT, OPT_FOURCC, OPT_STRIDE, OPT_LABEL };
+enum { OPT_HOST = 256, OPT_WIDTH, OPT_HEIGHT, OPT_FOURCC, OPT_STRIDE, OPT_LABEL, OPT_SUM };
 
 static const struct option buf_long[] = {
 	{ "pool", required_argument, NULL, 'p' },
@@ -319,6 +332,7 @@ static const struct option buf_long[] = {
 	{ "fourcc", required_argument, NULL, OPT_FOURCC },
 	{ "stride", required_argument, NULL, OPT_STRIDE },
 	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "sum", no_argument, NULL, OPT_SUM },
 	{ 0 }
 };
 
@@ -336,13 +350,14 @@ static int buf_opt(struct buf_opts *o, int c, const char *arg)
 	case 'f': o->fill = arg; return 0;
 	case 'c': o->check = arg; return 0;
 	case 'k': o->hold = 1; return 0;
+	case OPT_SUM: o->sum = 1; return 0;
 	default: usage(stderr); return 2;
 	}
 }
 
 static int finish(int fd, size_t size, struct buf_opts *o)
 {
-	int ret = touch(fd, size, o->check, o->fill);
+	int ret = touch(fd, size, o->check, o->fill, o->sum);
 
 	if (!ret && o->hold)
 		ret = hold(fd, size);
@@ -412,7 +427,7 @@ static int cmd_export(int argc, char **argv)
 	fd = alloc_buffer(&o);
 	if (fd < 0)
 		return 1;
-	r = touch(fd, o.size, o.check, o.fill);
+	r = touch(fd, o.size, o.check, o.fill, o.sum);
 	if (r) {
 		close(fd);
 		return r;

@@ -70,7 +70,8 @@ pkgs="build-essential meson ninja-build pkg-config python3 clang llvm libclang-r
 
 apt-get install -y -q --no-install-recommends $pkgs
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
-	qemu-system-x86 qemu-utils meson libsystemd-dev libsdl2-dev xvfb x11-apps x11-utils xauth \
+	qemu-system-x86 qemu-system-modules-opengl qemu-utils meson libsystemd-dev libsdl2-dev \
+	libglib2.0-dev dbus-daemon xvfb x11-apps x11-utils xauth \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 apt-get install -y -q --no-install-recommends dkms systemd libxml2-utils debootstrap
 # The debug guest kernel (tests/kernel/build.sh) is built from linux-source-6.12.

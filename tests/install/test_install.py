@@ -35,6 +35,8 @@ EXPECTED = [
     "usr/share/man/man1/vmbuf.1",
     "usr/share/man/man1/vmbuf-view.1",
     "usr/bin/vmbuf-view",
+    "usr/share/man/man1/vmbuf-capture.1",
+    "usr/bin/vmbuf-capture",
     "usr/src/vmbuf-0.1.0/dkms.conf",
     "usr/src/vmbuf-0.1.0/Kbuild",
     "usr/src/vmbuf-0.1.0/Makefile",

@@ -237,16 +237,22 @@ class VM:
 
     def _start(self, pools):
         kit, name = self.kit, self.name
+        # kit.displays[name]: a D-Bus address for a VGA display on QEMU's D-Bus display
+        # (vmbuf-capture's tests): a stock VM, no vmbuf device. Else no display at all.
+        bus = kit.displays.get(name)
+        display = ["-display", "dbus,gl=off,addr=" + bus, "-vga", "std", "-name", name] \
+            if bus else ["-display", "none"]
         args = kit.transport.qemu(kit) + [
             "-accel", "tcg", "-smp", "1",
-            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-nodefaults", "-no-user-config"] + display + ["-no-reboot",
             "-kernel", kit.paths.kernel, "-initrd", kit.initramfs,
             "-append", GUEST_CMDLINE,
             "-chardev", "file,id=con,path=" + self.console, "-serial", "chardev:con",
             "-chardev", "socket,id=sh,path=%s,server=on,wait=off" % self.shell_path,
             "-serial", "chardev:sh",
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-        ] + kit.transport.qemu_args(kit, name, pools)
+        ] + (["-M", "q35", "-m", str(MEMORY_MB)] if bus else   # stock: no vmbuf device
+             kit.transport.qemu_args(kit, name, pools))
         self.qemu_log = open(os.path.join(self.dir, "qemu.log"), "wb")
         self.proc = subprocess.Popen(args, stdout=self.qemu_log, stderr=subprocess.STDOUT,
                                      preexec_fn=_die_with_parent)
@@ -553,6 +559,7 @@ class Kit:
         self.pools = pools
         self.daemon = None
         self.vm_class = LibvirtVM if libvirt else VM
+        self.displays = {}         # VM name -> D-Bus address of its QEMU display
         self.hook = libvirt == "hook"
         self.pool_vectors = 1      # doorbell vectors of each pool device (ivshmem)
         conf = ["[vmbufd]", "socket-dir = " + self.sockdir,
