@@ -57,10 +57,12 @@ int screen_check_update(const struct screen_geom *g, int32_t x, int32_t y, int32
 		return -ENOTSUP;
 	if (x < 0 || y < 0 || w <= 0 || h <= 0)
 		return -EINVAL;
-	if ((uint64_t)x + (uint64_t)w > g->width || (uint64_t)y + (uint64_t)h > g->height)
+	if ((uint64_t)x + (uint64_t)w > SCREEN_MAX_DIM || (uint64_t)y + (uint64_t)h > SCREEN_MAX_DIM)
 		return -EINVAL;
 	if (!rows_fit((uint64_t)h, (uint64_t)w * bpp, stride, len))
 		return -EINVAL;
+	if ((uint64_t)x + (uint64_t)w > g->width || (uint64_t)y + (uint64_t)h > g->height)
+		return -ERANGE;
 	return 0;
 }
 

@@ -40,8 +40,9 @@ int screen_check_scanout(uint32_t width, uint32_t height, uint32_t stride, uint3
 
 /*
  * Whether an Update of the rectangle (@x, @y, @w, @h) can be taken onto @g:
- * 0, or -EINVAL (negative or empty, outside the screen, stride below a row,
- * data short) or -ENOTSUP (a format other than the Scanout's).
+ * 0, -EINVAL (negative or empty, past SCREEN_MAX_DIM, stride below a row,
+ * data short), -ENOTSUP (a format other than the Scanout's) or -ERANGE (well
+ * formed, but outside the screen @g knows: the screen may have grown).
  */
 int screen_check_update(const struct screen_geom *g, int32_t x, int32_t y, int32_t w, int32_t h,
 			uint32_t stride, uint32_t format, size_t len);

@@ -52,7 +52,6 @@ struct capture {
 	int timeout_ms;
 	guint resync_id;
 	double last_resync;
-	uint64_t resyncs;
 	bool warned_format;
 };
 
@@ -224,7 +223,6 @@ static gboolean resync(gpointer data)
 
 	k->resync_id = 0;
 	k->last_resync = now_s();
-	k->resyncs++;
 	if (k->verbose)
 		printf("%s: VM '%s': an update outside the %ux%u screen: registering again\n", prog,
 		       k->vm, k->g.width, k->g.height);
@@ -250,10 +248,7 @@ static void on_update(void *opaque, int32_t x, int32_t y, int32_t w, int32_t h, 
 	if (k->status || !k->b)
 		return;
 	r = screen_check_update(&k->g, x, y, w, h, stride, format, len);
-	if (r == -EINVAL && x >= 0 && y >= 0 && w > 0 && h > 0 &&
-	    ((uint64_t)x + (uint64_t)w > k->g.width || (uint64_t)y + (uint64_t)h > k->g.height) &&
-	    (uint64_t)x + (uint64_t)w <= SCREEN_MAX_DIM && (uint64_t)y + (uint64_t)h <= SCREEN_MAX_DIM &&
-	    !k->resync_id && now_s() - k->last_resync > 1.0) {
+	if (r == -ERANGE && !k->resync_id && now_s() - k->last_resync > 1.0) {
 		/*
 		 * QEMU 10.0 switches surfaces without a Scanout when the new one is
 		 * redrawn in pieces (VGA text mode): a new listener gets the current one.

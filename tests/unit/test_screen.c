@@ -43,9 +43,13 @@ int main(void)
 	      "update: the whole screen");
 	CHECK(screen_check_update(&g, W - 1, H - 1, 1, 1, 4, PIXMAN_X8R8G8B8, 4) == 0,
 	      "update: the last pixel");
-	CHECK(screen_check_update(&g, W - 1, 0, 2, 1, 8, PIXMAN_X8R8G8B8, 8) == -EINVAL &&
-	      screen_check_update(&g, 0, H, 1, 1, 4, PIXMAN_X8R8G8B8, 4) == -EINVAL,
-	      "update: one pixel past the right or bottom edge is refused");
+	CHECK(screen_check_update(&g, W - 1, 0, 2, 1, 8, PIXMAN_X8R8G8B8, 8) == -ERANGE &&
+	      screen_check_update(&g, 0, H, 1, 1, 4, PIXMAN_X8R8G8B8, 4) == -ERANGE,
+	      "update: one pixel past the right or bottom edge is refused (ERANGE)");
+	CHECK(screen_check_update(&g, 0, 0, W + 1, 1, 4, PIXMAN_X8R8G8B8, 4) == -EINVAL,
+	      "update: past the screen with short data is refused as malformed (EINVAL)");
+	CHECK(screen_check_update(&g, 16000, 0, 385, 1, 1540, PIXMAN_X8R8G8B8, 1540) == -EINVAL,
+	      "update: past 16384 is malformed, not a bigger screen");
 	CHECK(screen_check_update(&g, -1, 0, 1, 1, 4, PIXMAN_X8R8G8B8, 4) == -EINVAL &&
 	      screen_check_update(&g, 0, 0, 0, 1, 4, PIXMAN_X8R8G8B8, 4) == -EINVAL &&
 	      screen_check_update(&g, 0, 0, 1, -5, 4, PIXMAN_X8R8G8B8, 4) == -EINVAL,
