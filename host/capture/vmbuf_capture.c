@@ -106,7 +106,7 @@ static double now_s(void)
 static void fail(struct capture *k, const char *what, int err)
 {
 	fprintf(stderr, "%s: %s '%s' in pool '%s': %s (%s)\n", prog, what, k->name, k->pool,
-		strerror(err), strerrorname_np(err) ? strerrorname_np(err) : "?");
+		strerror(err), errno_name(err));
 	k->status = 1;
 	g_main_loop_quit(k->loop);
 }

@@ -109,6 +109,13 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+const char *errno_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "?";
+}
+
 int str_printf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;

@@ -95,6 +95,9 @@ int parse_u64(const char *s, uint64_t *out);
 /* A valid object name: 1..31 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 int name_valid(const char *s);
 
+/* The symbolic name of errno @e ("EACCES"), or "?" for a value without one. */
+const char *errno_name(int e);
+
 /* snprintf that fails with -ENAMETOOLONG instead of truncating. */
 int str_printf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -86,7 +86,7 @@ static int report(const char *what, const char *name, int r, const char *msg)
 {
 	if (r < 0) {
 		fprintf(stderr, "vmbufctl: %s '%s': %s (%s)\n", what, name ? name : "", msg,
-			strerrorname_np(-r) ? strerrorname_np(-r) : "?");
+			errno_name(-r));
 		return 1;
 	}
 	printf("%s%s%s%s: %s\n", what, name ? " '" : "", name ? name : "", name ? "'" : "", msg);

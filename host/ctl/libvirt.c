@@ -343,13 +343,6 @@ static int read_domain(const char *domain, struct hook_vm *vm, bool *found, char
 	return r;
 }
 
-static const char *ename(int r)
-{
-	const char *n = strerrorname_np(-r);
-
-	return n ? n : "?";
-}
-
 int libvirt_cmd_hook(const char *socket_dir, int argc, char **argv)
 {
 	const char *path = DEFAULT_CONFIG, *domain, *op, *subop;
@@ -374,7 +367,8 @@ int libvirt_cmd_hook(const char *socket_dir, int argc, char **argv)
 		return 0;
 	if (r < 0) {
 		/* A domain we cannot read must not start; one going away still goes. */
-		fprintf(stderr, "vmbufctl: libvirt-hook '%s': %s (%s)\n", domain, err, ename(r));
+		fprintf(stderr, "vmbufctl: libvirt-hook '%s': %s (%s)\n", domain, err,
+			errno_name(-r));
 		return set;
 	}
 	if (!found)
@@ -403,7 +397,7 @@ int libvirt_cmd_hook(const char *socket_dir, int argc, char **argv)
 		/* Not there (ENOENT) or configured by hand (EPERM): nothing of ours to undo. */
 		if (r < 0 && r != -ENOENT && r != -EPERM)
 			fprintf(stderr, "vmbufctl: libvirt-hook '%s': vm '%s' not removed: %s (%s)\n",
-				domain, vm.name, msg, ename(r));
+				domain, vm.name, msg, errno_name(-r));
 		return 0;
 	}
 	r = admin_request(socket_dir, VMBUF_HOST_CONFIG_SET, VMBUF_HOST_KIND_VM, vm.name, vm.text,
@@ -416,7 +410,7 @@ int libvirt_cmd_hook(const char *socket_dir, int argc, char **argv)
 	}
 	if (r < 0) {
 		fprintf(stderr, "vmbufctl: libvirt-hook '%s': vm '%s': %s (%s)\n", domain, vm.name,
-			msg, ename(r));
+			msg, errno_name(-r));
 		return 1;
 	}
 	return 0;

@@ -247,7 +247,7 @@ static int cmd_read(int argc, char **argv)
 		fprintf(stderr, "vmbufctl: read pool '%s' at %s: %s (%s)\n", argv[1], argv[2],
 			e == ENOENT ? "no such pool" :
 			e == EPERM ? "only root may read pool memory" :
-			e == EINVAL ? "range outside the pool" : strerror(e), strerrorname_np(e));
+			e == EINVAL ? "range outside the pool" : strerror(e), errno_name(e));
 		vmbuf_client_disconnect(c);
 		return 1;
 	}
@@ -261,13 +261,6 @@ static int cmd_read(int argc, char **argv)
 		printf("\n");
 	}
 	return 0;
-}
-
-static const char *errname(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "?";
 }
 
 /* Check and fill through the mapping; returns 0 or 1 after printing why. */
@@ -349,7 +342,7 @@ static int cmd_import(int argc, char **argv)
 
 		fprintf(stderr, "vmbufctl: import '%s': %s (%s)\n", name ? name : hex,
 			e == ENOENT ? "no such export" :
-			e == EACCES ? "not shared with the host" : strerror(e), errname(e));
+			e == EACCES ? "not shared with the host" : strerror(e), errno_name(e));
 		vmbuf_client_disconnect(c);
 		return 1;
 	}
@@ -416,14 +409,14 @@ static int cmd_export(int argc, char **argv)
 	b = vmbuf_buffer_alloc(c, pool, size);
 	if (!b) {
 		fprintf(stderr, "vmbufctl: export: allocate %llu bytes in pool '%s': %s (%s)\n", size,
-			pool, strerror(errno), errname(errno));
+			pool, strerror(errno), errno_name(errno));
 		vmbuf_client_disconnect(c);
 		return 1;
 	}
 	if (buffer_touch(b, NULL, fill) ||
 	    vmbuf_buffer_export(b, name, flags, vms, nvms, NULL, handle) < 0) {
 		fprintf(stderr, "vmbufctl: export '%s': %s (%s)\n", name ? name : "", strerror(errno),
-			errname(errno));
+			errno_name(errno));
 		ret = 1;
 	} else {
 		handle_format(out, handle);
@@ -464,7 +457,7 @@ static int cmd_snapshot(int argc, char **argv)
 
 		fprintf(stderr, "vmbufctl: snapshot '%s': %s (%s)\n", name ? name : argv[2],
 			e == ENOENT ? "no such export" :
-			e == EACCES ? "not shared with the host" : strerror(e), errname(e));
+			e == EACCES ? "not shared with the host" : strerror(e), errno_name(e));
 		vmbuf_client_disconnect(c);
 		return 1;
 	}
@@ -475,7 +468,7 @@ static int cmd_snapshot(int argc, char **argv)
 		fprintf(stderr, "vmbufctl: snapshot '%s': %s (%s)\n", name ? name : argv[2],
 			r == -EINVAL ? "its metadata does not describe an image inside the buffer" :
 			r == -EOPNOTSUPP ? "pixel format not supported (XR24, AR24, NV12)" :
-			strerror(-r), errname(-r));
+			strerror(-r), errno_name(-r));
 	else
 		printf("snapshot %ux%u %.4s from VM '%s' written to %s\n", m->width, m->height,
 		       (const char *)&m->fourcc, vmbuf_buffer_owner(b), out);
@@ -566,7 +559,7 @@ static int cmd_timeline(int argc, char **argv, bool wait)
 		   vmbuf_signal(c, handle, value, -abs(extra));
 	if (r < 0)
 		fprintf(stderr, "vmbufctl: %s %.8s... %llu: %s (%s)\n", wait ? "wait" : "signal",
-			argv[1], (unsigned long long)value, strerror(errno), errname(errno));
+			argv[1], (unsigned long long)value, strerror(errno), errno_name(errno));
 	else
 		printf("%s %llu\n", wait ? "reached" : "signalled", (unsigned long long)value);
 	vmbuf_client_disconnect(c);

@@ -23,6 +23,7 @@
 #include "libvmbuf.h"
 #include "snapshot.h"
 #include "textforms.h"
+#include "util.h"
 
 #define RING_MAX 8
 
@@ -87,13 +88,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const char *ename(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "?";
-}
-
 /* Import @f, waiting up to @timeout_ms for an export that is not there yet. */
 static int import_one(struct view *v, struct frame *f, const char *name, const uint8_t *handle,
 		      int timeout_ms)
@@ -106,7 +100,7 @@ static int import_one(struct view *v, struct frame *f, const char *name, const u
 		usleep(100 * 1000);
 	if (!f->b) {
 		fprintf(stderr, "vmbuf-view: import '%s': %s (%s)\n", f->name, strerror(errno),
-			ename(errno));
+			errno_name(errno));
 		return -1;
 	}
 	f->px = vmbuf_buffer_map(f->b);
@@ -116,7 +110,7 @@ static int import_one(struct view *v, struct frame *f, const char *name, const u
 		fprintf(stderr, "vmbuf-view: '%s': %s (%s)\n", f->name,
 			r == -EOPNOTSUPP ? "its metadata names no format this viewer draws" :
 			r == -EINVAL ? "its metadata does not describe an image that fits the buffer" :
-				       strerror(-r), ename(-r));
+				       strerror(-r), errno_name(-r));
 		return -1;
 	}
 	return 0;
@@ -257,7 +251,8 @@ static int give_back(struct view *v, uint64_t value)
 	if (vmbuf_signal(v->c, v->release_tl, value, 0) == 0)
 		return 0;
 	fprintf(stderr, "vmbuf-view: release %llu on '%s': %s (%s)%s\n",
-		(unsigned long long)value, v->f[v->ring > 1].name, strerror(errno), ename(errno),
+		(unsigned long long)value, v->f[v->ring > 1].name, strerror(errno),
+		errno_name(errno),
 		errno == EACCES ? ": the export does not let importers signal" : "");
 	return -1;
 }
@@ -281,7 +276,8 @@ static int run(struct view *v, long frames, const char *png_dir, int timeout_ms,
 				(unsigned long long)k, v->f[0].name,
 				r == -ETIMEDOUT ? "did not come in time" :
 				r == -ECANCELED ? "the export was revoked" :
-				r == -ENODEV ? "the exporting VM is gone" : strerror(-r), ename(-r));
+				r == -ENODEV ? "the exporting VM is gone" : strerror(-r),
+				errno_name(-r));
 			return 1;
 		}
 		if (png_dir) {
