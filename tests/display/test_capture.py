@@ -12,7 +12,7 @@ capture: a VM that is in no pool and has no vmbuf device ("stock") runs with a V
     under the same name fails with EEXIST naming the export and the pool; one with
     --full beside it copies a whole frame per update. When the
     stock VM's QEMU dies, the viewer's wait for the next point ends with ENODEV, the
-    capture exits 0 and the export is gone.
+    capture exits 0, the export is gone and the pool's usage is back to 0.
 errors: usage errors exit 2; a bus with no QEMU on it fails within --timeout, naming
     the console and the bus.
 
@@ -252,6 +252,7 @@ def capture(t, kit, bus, stock, viewer):
     stats = out.wait(r"(\d+) scanouts, (\d+) updates .* (\d+) per update, a whole frame is (\d+)")
     assert int(stats.group(2)) >= 1, stats.group(0)
     assert export_bytes(kit, "gfx", "screen0") is None, "the export outlived the capture"
+    kit.wait_used("gfx", 0)
     print("capture: QEMU killed: the viewer's wait ended with ENODEV; %s" % stats.group(0))
 
 
