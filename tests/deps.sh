@@ -81,17 +81,26 @@ apt-get install -y -q --no-install-recommends flex bison bc libelf-dev libssl-de
 # debootstrapped trixie tree outside the checkout (about 45 s and 500 MB once),
 # run through the tree's own loader by tests/kit/vmkit.py. Rebuilt only when
 # missing; an unfinished tree is started over.
+# The tree holds the same QEMU module packages as the host: a module missing from
+# the tree's directory is looked up in the host's, and QEMU aborts on a module of
+# another build (libvirt's capability probe loads every display module).
 tree=${VMBUF_QEMU_TREE:-/var/cache/vmbuf-tests/trixie}
+tree_qemu="qemu-system-x86 qemu-system-modules-opengl"
+tree_install() {
+	chroot "$1" sh -c "apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			-t trixie-backports $tree_qemu >/dev/null && apt-get clean"
+}
 if [ ! -x "$tree/usr/bin/qemu-system-x86_64" ]; then
 	rm -rf "$tree.new"
 	mkdir -p "$(dirname "$tree")"
 	debootstrap --variant=minbase trixie "$tree.new" "$uri_main" >/dev/null
 	echo "deb $uri_main trixie-backports main" >"$tree.new/etc/apt/sources.list.d/backports.list"
-	chroot "$tree.new" sh -c 'apt-get update -q >/dev/null &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			-t trixie-backports qemu-system-x86 >/dev/null && apt-get clean'
+	tree_install "$tree.new"
 	rm -rf "$tree"
 	mv "$tree.new" "$tree"
+elif [ ! -e "$tree/usr/lib/x86_64-linux-gnu/qemu/ui-opengl.so" ]; then
+	tree_install "$tree"	# a tree made before the modules were added
 fi
 
 mkdir -p "$here/vm"

@@ -157,8 +157,17 @@ class VhostUser:
         if not os.path.exists(binary):
             _fail("no QEMU for vhost-user at %s (tests/deps.sh builds it)" % binary)
         # Its modules, not the host QEMU's (same path inside the tree): QEMU aborts on
-        # modules of another build, which libvirt's capability probe loads.
-        return ["env", "QEMU_MODULE_DIR=" + os.path.join(t, "usr/lib/x86_64-linux-gnu/qemu"),
+        # modules of another build, which libvirt's capability probe loads. A module the
+        # tree lacks is looked up in the host's directory too, so the tree must hold
+        # every module the host has (tests/deps.sh installs the same module packages).
+        moddir = os.path.join(t, "usr/lib/x86_64-linux-gnu/qemu")
+        host_mods = "/usr/lib/x86_64-linux-gnu/qemu"
+        if os.path.isdir(host_mods):
+            missing = sorted(set(os.listdir(host_mods)) - set(os.listdir(moddir)))
+            if missing:
+                _fail("the QEMU tree %s lacks modules the host's QEMU has (%s): QEMU would "
+                      "load the host's and abort; run tests/deps.sh" % (t, ", ".join(missing)))
+        return ["env", "QEMU_MODULE_DIR=" + moddir,
                 os.path.join(t, "lib64/ld-linux-x86-64.so.2"), "--library-path",
                 os.path.join(t, "usr/lib/x86_64-linux-gnu"), binary,
                 "-L", os.path.join(t, "usr/share/qemu"), "-L", os.path.join(t, "usr/share/seabios")]
