@@ -105,16 +105,6 @@ static int parse_size(const char *s, unsigned long long *out)
 }
 
 /* Map @fd, then check and/or fill: returns 0, or 1 after printing why not. */
-/* FNV-1a, 64 bits: what --sum prints, so a test can compare with the host's copy. */
-static uint64_t fnv1a(const uint8_t *p, size_t len)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
 static int touch(int fd, size_t size, const char *check, const char *fill, int sum)
 {
 	int check_seq = 0, fill_seq = 0;
@@ -136,7 +126,7 @@ static int touch(int fd, size_t size, const char *check, const char *fill, int s
 	}
 	vg_sync(fd, 1, fill != NULL);
 	if (sum)
-		printf("sum %016llx\n", (unsigned long long)fnv1a(map, size));
+		printf("sum %016llx\n", (unsigned long long)sum_fnv1a(map, size));
 	if (check) {
 		long at = pattern_check(map, size, check_seq, check_v);
 

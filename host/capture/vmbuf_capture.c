@@ -334,17 +334,6 @@ static void print_stats(const struct capture *k)
 	       (unsigned long long)k->rejected);
 }
 
-static int parse_vms(struct capture *k, char *list)
-{
-	for (char *save = NULL, *v = strtok_r(list, ",", &save); v;
-	     v = strtok_r(NULL, ",", &save)) {
-		if (k->nvms == VMS_MAX || !name_valid(v))
-			return -1;
-		k->vms[k->nvms++] = v;
-	}
-	return 0;
-}
-
 enum { OPT_FULL = 256, OPT_STATS };
 
 static const struct listener_ops ops = {
@@ -384,7 +373,7 @@ int main(int argc, char **argv)
 		case 'b': bus = optarg; break;
 		case 'c': usage_error |= parse_u64(optarg, &console) < 0 || console > 255; break;
 		case 'p': k.pool = optarg; break;
-		case 't': usage_error |= parse_vms(&k, optarg) < 0; break;
+		case 't': usage_error |= vm_list_parse(optarg, k.vms, &k.nvms, VMS_MAX) < 0; break;
 		case 'P': k.flags |= VMBUF_EXPORT_POOL; break;
 		case 'f': usage_error |= parse_u64(optarg, &k.frames) < 0; break;
 		case 'T': usage_error |= parse_u64(optarg, &timeout) < 0 || !timeout ||

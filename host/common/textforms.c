@@ -64,3 +64,13 @@ int handle_parse(uint8_t *handle, const char *hex)
 	}
 	return 0;
 }
+
+uint64_t sum_fnv1a(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}

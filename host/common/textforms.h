@@ -19,6 +19,12 @@ void pattern_fill(uint8_t *p, size_t len, int is_seq, uint8_t value);
 /* Index of the first byte that differs from the pattern, or -1. */
 long pattern_check(const uint8_t *p, size_t len, int is_seq, uint8_t value);
 
+/*
+ * FNV-1a, 64 bits, of @len bytes: the "sum HEX" the tools print so that a
+ * test can compare what one side wrote with what the other reads.
+ */
+uint64_t sum_fnv1a(const void *p, size_t len);
+
 #define HANDLE_HEX_LEN 32
 
 /* Format a 16-byte handle into @out (HANDLE_HEX_LEN + 1 bytes). */

@@ -155,3 +155,16 @@ ssize_t sock_send_fd(int sock, const struct iovec *iov, int iovcnt, int fd)
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
+
+int vm_list_parse(char *list, const char **vms, unsigned int *n, unsigned int max)
+{
+	for (char *save = NULL, *v = strtok_r(list, ",", &save); v;
+	     v = strtok_r(NULL, ",", &save)) {
+		if (!name_valid(v))
+			return -EINVAL;
+		if (*n == max)
+			return -E2BIG;
+		vms[(*n)++] = v;
+	}
+	return 0;
+}

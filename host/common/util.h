@@ -95,6 +95,13 @@ int parse_u64(const char *s, uint64_t *out);
 /* A valid object name: 1..31 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 int name_valid(const char *s);
 
+/*
+ * Split a comma-separated list of VM names (modified in place) into @vms,
+ * which holds @max; *@n counts what is there and grows. -EINVAL for a name
+ * that is not valid, -E2BIG past @max.
+ */
+int vm_list_parse(char *list, const char **vms, unsigned int *n, unsigned int max);
+
 /* The symbolic name of errno @e ("EACCES"), or "?" for a value without one. */
 const char *errno_name(int e);
 

@@ -23,10 +23,10 @@ import os
 import re
 import secrets
 import subprocess
-import threading
 import time
 
 import vmkit
+from childout import Lines, fnv1a
 
 BUS_CONF = """<busconfig>
   <type>session</type>
@@ -39,56 +39,6 @@ BUS_CONF = """<busconfig>
   </policy>
 </busconfig>
 """
-
-
-def fnv1a(data):
-    h = 14695981039346656037
-    for b in data:
-        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-class Lines:
-    """A child's standard output, line by line, read in a thread."""
-
-    def __init__(self, proc):
-        self.proc, self.lines, self.cv = proc, [], threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.cv:
-                self.lines.append(line.rstrip("\n"))
-                self.cv.notify_all()
-
-    def wait(self, pattern, timeout=60):
-        """The first line matching @pattern (a regex), waiting for it."""
-        deadline = time.time() + timeout
-        with self.cv:
-            while True:
-                for line in self.lines:
-                    m = re.search(pattern, line)
-                    if m:
-                        return m
-                left = deadline - time.time()
-                if left <= 0 or (self.proc.poll() is not None and not self.cv.wait(0.2)):
-                    vmkit._fail("no line %r in vmbuf-capture's output: %r (exit %r, stderr %s)"
-                                % (pattern, self.lines[-20:], self.proc.poll(),
-                                   self.proc.stderr.read() if self.proc.poll() is not None
-                                   else "(running)"))
-                self.cv.wait(min(left, 0.5))
-
-    def last(self, pattern):
-        """The last line matching @pattern so far, or None."""
-        with self.cv:
-            found = [m for m in (re.search(pattern, l) for l in self.lines) if m]
-        return found[-1] if found else None
-
-    def last_point(self):
-        with self.cv:
-            pts = [int(m.group(1)) for m in (re.match(r"vmbuf-capture: point (\d+)", l)
-                                             for l in self.lines) if m]
-        return pts[-1] if pts else 0
 
 
 def start_bus(kit):
@@ -181,7 +131,7 @@ def capture(t, kit, bus, stock, viewer):
     cmd = [capture_bin(t), "-s", kit.sockdir, "-b", bus, "-p", "gfx", "--to", "viewer"]
     cap = subprocess.Popen(cmd + ["-vv", "--stats", "screen0"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
-    out = Lines(cap)
+    out = Lines(cap, "vmbuf-capture")
     export_line = r"export 'screen0': (\d+)x(\d+) (XR24|AR24) handle ([0-9a-f]{32})"
     out.wait(export_line)
     stock.run(r"printf '\033[?25l\033[2J' > /dev/tty1")
