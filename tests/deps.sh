@@ -66,6 +66,7 @@ fi
 
 pkgs="build-essential meson ninja-build pkg-config python3 clang llvm libclang-rt-14-dev
 	busybox-static cpio kmod xz-utils zstd libpng-dev libjson-c-dev libxml2-dev linux-source-6.12
+	libvirglrenderer-dev
 	linux-headers-$abi612 linux-image-$abi612-unsigned linux-headers-$abi61"
 
 apt-get install -y -q --no-install-recommends $pkgs

@@ -34,7 +34,7 @@ setup() {
 }
 
 setup build-test -Dsanitize_host=true -Dcompat_kernel_dir=auto -Ddebug_kernel_dir=auto \
-	-Dvm_tests=enabled -Dviewer=enabled -Dcapture=enabled \
+	-Dvm_tests=enabled -Dviewer=enabled -Dcapture=enabled -Drender=enabled \
 	-Dprefix=/usr -Dsysconfdir=/etc -Ddkms=true
 ninja -C build-test
 CC=clang setup build-fuzz -Dguest=false -Dvm_tests=disabled -Dfuzz=enabled -Dkernel_dir=none \

@@ -37,6 +37,8 @@ EXPECTED = [
     "usr/bin/vmbuf-view",
     "usr/share/man/man1/vmbuf-capture.1",
     "usr/bin/vmbuf-capture",
+    "usr/share/man/man1/vmbuf-render.1",
+    "usr/bin/vmbuf-render",
     "usr/src/vmbuf-0.1.0/dkms.conf",
     "usr/src/vmbuf-0.1.0/Kbuild",
     "usr/src/vmbuf-0.1.0/Makefile",
