@@ -28,7 +28,8 @@
 #include "util.h"
 
 #define VMS_MAX 8
-#define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define FOURCC(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define FOURCC_AR24 FOURCC('A', 'R', '2', '4')
 #define FOURCC_XR24 FOURCC('X', 'R', '2', '4')
 

@@ -51,8 +51,8 @@ def main():
             stock = kit.boot("stock")
             stock.run(r"printf '\033[?25l\033[2J' > /dev/tty1")
             for mode, extra in (("damaged", []), ("full", ["--full"])):
-                p = subprocess.Popen([exe, "-s", kit.sockdir, "-b", bus, "-p", "gfx", "--stats", "-vv",
-                                      "screen-" + mode] + extra, stdout=subprocess.PIPE,
+                p = subprocess.Popen([exe, "-s", kit.sockdir, "-b", bus, "-p", "gfx", "--stats",
+                                      "-vv", "screen-" + mode] + extra, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
                                      preexec_fn=vmkit._die_with_parent)
                 caps[mode] = (p, Lines(p, "vmbuf-capture"))
