@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "screen.h"
+#include "util.h"
 
-#define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 
 unsigned int screen_bpp(uint32_t format)
 {

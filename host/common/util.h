@@ -89,6 +89,10 @@ void field_to_str(char *out, const char *field, size_t size);
  */
 int parse_size(const char *s, uint64_t *out);
 
+/* A DRM fourcc code, as struct vmbuf_meta carries it ('XR24', 'AR24', 'NV12'). */
+#define FOURCC(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+
 /* Parse an unsigned integer (decimal or 0x hex) that uses the whole string. */
 int parse_u64(const char *s, uint64_t *out);
 

@@ -4,8 +4,7 @@
 #include <errno.h>
 
 #include "libvmbuf.h"
-
-#define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#include "util.h"
 
 /* Does [off, off + stride * (rows - 1) + row_bytes) fit in @size? */
 static int plane_fits(uint64_t off, uint64_t stride, uint64_t rows, uint64_t row_bytes, size_t size)

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static uint32_t load(const struct image *im, uint32_t x, uint32_t y)
+static uint32_t load(const struct pixels *im, uint32_t x, uint32_t y)
 {
 	uint32_t v;
 
@@ -11,7 +11,7 @@ static uint32_t load(const struct image *im, uint32_t x, uint32_t y)
 	return im->opaque ? v | 0xff000000u : v;
 }
 
-uint32_t expect_pixel(const struct image *src, uint32_t at_x, uint32_t at_y, uint32_t clear,
+uint32_t expect_pixel(const struct pixels *src, uint32_t at_x, uint32_t at_y, uint32_t clear,
 		      uint32_t x, uint32_t y)
 {
 	if (x >= at_x && x - at_x < src->width && y >= at_y && y - at_y < src->height)
@@ -19,7 +19,7 @@ uint32_t expect_pixel(const struct image *src, uint32_t at_x, uint32_t at_y, uin
 	return clear;
 }
 
-long expect_check(const struct image *frame, const struct image *src, uint32_t at_x, uint32_t at_y,
+long expect_check(const struct pixels *frame, const struct pixels *src, uint32_t at_x, uint32_t at_y,
 		  uint32_t clear)
 {
 	for (uint32_t y = 0; y < frame->height; y++)

@@ -11,20 +11,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct image {
+struct pixels {
 	const uint8_t *px;
 	uint32_t width, height, stride;
 	bool opaque; /* XRGB: the 4th byte reads as 0xff */
 };
 
 /* The pixel the frame should hold at (@x, @y). */
-uint32_t expect_pixel(const struct image *src, uint32_t at_x, uint32_t at_y, uint32_t clear,
+uint32_t expect_pixel(const struct pixels *src, uint32_t at_x, uint32_t at_y, uint32_t clear,
 		      uint32_t x, uint32_t y);
 /*
  * Compare @frame with the expectation: -1 when every pixel matches, else the
  * index (y * width + x) of the first that does not.
  */
-long expect_check(const struct image *frame, const struct image *src, uint32_t at_x, uint32_t at_y,
+long expect_check(const struct pixels *frame, const struct pixels *src, uint32_t at_x, uint32_t at_y,
 		  uint32_t clear);
 
 #endif

@@ -22,16 +22,13 @@
 #include <unistd.h>
 
 #include "expect.h"
+#include "image.h"
 #include "libvmbuf.h"
 #include "renderer.h"
 #include "textforms.h"
 #include "util.h"
 
 #define VMS_MAX 8
-#define FOURCC(a, b, c, d) \
-	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
-#define FOURCC_AR24 FOURCC('A', 'R', '2', '4')
-#define FOURCC_XR24 FOURCC('X', 'R', '2', '4')
 
 struct job {
 	struct vmbuf_client *c;
@@ -47,7 +44,7 @@ struct job {
 	struct renderer *r;
 	struct vmbuf_buffer *out, *in;
 	uint8_t handle[VMBUF_HANDLE_SIZE];
-	struct image frame, src;
+	struct pixels frame, src;
 	uint8_t *own;		/* the texture made here (no --from) */
 	int t_out, t_src;
 };
@@ -132,28 +129,36 @@ static int parse_at(struct job *j, const char *s)
 static int texture_setup(struct job *j)
 {
 	if (j->from) {
-		const struct vmbuf_meta *m;
+		struct image img;
+		uint8_t *px;
+		size_t size;
+		int err;
 
 		j->in = vmbuf_buffer_import(j->c, j->from, NULL);
 		if (!j->in)
 			return fail("import", j->from, errno);
-		m = vmbuf_buffer_meta(j->in);
-		if (m->fourcc != FOURCC_AR24 && m->fourcc != FOURCC_XR24) {
-			fprintf(stderr, "%s: import '%s': format %.4s is not AR24 or XR24\n", prog,
-				j->from, (const char *)&m->fourcc);
+		/* Another VM's metadata: checked against the buffer before a pixel is read. */
+		size = vmbuf_buffer_size(j->in);
+		err = image_layout(&img, vmbuf_buffer_meta(j->in), size);
+		if (!err && img.format == IMAGE_NV12)
+			err = -EOPNOTSUPP;
+		if (err) {
+			fprintf(stderr, "%s: import '%s': metadata is not an XRGB8888 or ARGB8888 "
+				"picture that fits its %zu bytes (%s)\n", prog, j->from, size,
+				errno_name(-err));
 			return 1;
 		}
-		j->src = (struct image){ .width = m->width, .height = m->height,
-					 .stride = m->strides[0] ? m->strides[0] : m->width * 4,
-					 .opaque = m->fourcc == FOURCC_XR24 };
-		j->src.px = vmbuf_buffer_map(j->in);
-		if (!j->src.px)
+		px = vmbuf_buffer_map(j->in);
+		if (!px)
 			return fail("map", j->from, errno);
+		j->src = (struct pixels){ .px = px + img.offsets[0], .width = img.width,
+					  .height = img.height, .stride = img.strides[0],
+					  .opaque = img.format == IMAGE_XRGB8888 };
 		j->t_src = renderer_texture(j->r, j->src.width, j->src.height, j->src.stride,
-					    (void *)j->src.px, vmbuf_buffer_size(j->in),
+					    px + img.offsets[0], size - img.offsets[0],
 					    j->src.opaque ? RENDERER_OPAQUE : 0);
 	} else {
-		j->src = (struct image){ .width = j->width / 2 ? j->width / 2 : 1,
+		j->src = (struct pixels){ .width = j->width / 2 ? j->width / 2 : 1,
 					 .height = j->height / 2 ? j->height / 2 : 1 };
 		j->src.stride = j->src.width * 4;
 		j->own = calloc(j->src.height, j->src.stride);
@@ -194,7 +199,7 @@ static int output_setup(struct job *j)
 	j->out = vmbuf_buffer_alloc(j->c, j->pool, size);
 	if (!j->out)
 		return fail("allocate in pool", j->pool, errno);
-	j->frame = (struct image){ .width = j->width, .height = j->height,
+	j->frame = (struct pixels){ .width = j->width, .height = j->height,
 				   .stride = j->width * 4 };
 	j->frame.px = vmbuf_buffer_map(j->out);
 	if (!j->frame.px)
@@ -206,7 +211,7 @@ static int output_setup(struct job *j)
 		return fail("render target for", j->name, -j->t_out);
 	meta.width = j->width;
 	meta.height = j->height;
-	meta.fourcc = FOURCC_AR24;
+	meta.fourcc = FOURCC('A', 'R', '2', '4');
 	meta.nplanes = 1;
 	meta.strides[0] = j->frame.stride;
 	snprintf(meta.label, sizeof(meta.label), "vmbuf-render%s%s", j->from ? " of " : "",

@@ -73,8 +73,8 @@ int main(void)
 	/* A 4x3 frame with a 2x1 texture at 1,1. */
 	uint32_t frame[12], src[2] = { 0x11223344, 0x55667788 };
 	const uint32_t clear = 0xff204080;
-	struct image fi = { (const uint8_t *)frame, 4, 3, 16, false };
-	struct image si = { (const uint8_t *)src, 2, 1, 8, false };
+	struct pixels fi = { (const uint8_t *)frame, 4, 3, 16, false };
+	struct pixels si = { (const uint8_t *)src, 2, 1, 8, false };
 
 	for (int i = 0; i < 12; i++)
 		frame[i] = clear;
