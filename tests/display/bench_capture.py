@@ -80,6 +80,7 @@ def main():
                 rows[mode] = (points, points / float(m.group(3)), int(m.group(5)),
                               (cpu1[mode][0] - cpu0[mode][0]) / 1e3 / max(window, 1),
                               int(m.group(6)))
+            kit.wait_used("gfx", 0)  # both captures gave their buffers back
         finally:
             for p, _ in caps.values():
                 if p.poll() is None:
