@@ -122,6 +122,8 @@ struct vmbuf_pool {
 	struct list_head recycled;
 	u32 nrecycled;
 	struct delayed_work recycle_flush;	/* holds a pool reference while queued */
+
+	wait_queue_head_t fast_wq;	/* its doorbell rang: light waits (vmbuf_fast.c) */
 };
 
 struct vmbuf_buffer {
@@ -266,10 +268,7 @@ struct vmbuf_fast_tl {
 	struct delayed_work send;	/* sends it (holds a reference while queued) */
 };
 
-/*
- * How long a fast timeline's news waits for the daemon: SIGNALs raised
- * meanwhile go as one, and a fence reached meanwhile sends no WATCH.
- */
+/* How long a fence on a fast timeline waits before it asks the daemon to WATCH. */
 #define VMBUF_FAST_DELAY	msecs_to_jiffies(2)
 
 extern struct workqueue_struct *vmbuf_fast_wq;	/* ordered: SIGNALs, fast WATCHes */
@@ -295,6 +294,12 @@ int vmbuf_fast_arm(const struct vmbuf_fast_tl *tl, u64 value);
 int vmbuf_fast_signal(struct vmbuf_fast_tl *tl, u64 value);
 /* Before a signal with an error: nobody uses the slot any more (may sleep). */
 void vmbuf_fast_slow(struct vmbuf_fast_tl *tl);
+/*
+ * Sleep until the slot shows @value, for at most @timeout jiffies, with no
+ * fence and no request: 1 reached, 0 timed out, -EAGAIN when the slot
+ * cannot be used (it went slow, or another export has it), -ERESTARTSYS.
+ */
+long vmbuf_fast_wait(const struct vmbuf_fast_tl *tl, u64 value, unsigned long timeout);
 
 /* vmbuf_fence.c */
 /* @pool's doorbell rang (any context): complete the fast fences its slots reached. */

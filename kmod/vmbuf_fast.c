@@ -10,9 +10,11 @@
  * takes the waiting bits and rings those VMs; a waiter sets its bit and
  * reads the value again before it sleeps (vmbuf_fence.c), so one of the two
  * always sees the other. The SIGNALs for the daemon are coalesced per
- * timeline (only the newest value matters: one SIGNAL per VMBUF_FAST_DELAY
- * at most) and sent in order by one ordered worker, which also carries the
- * fences' WATCH requests.
+ * timeline (only the newest value matters: one SIGNAL per
+ * fast_signal_ms at most) unless the daemon has waiters there (it
+ * sets bit 0 of the waiting mask): then the SIGNAL goes at once. One
+ * ordered worker sends them in order; it also carries the fences' WATCH
+ * requests.
  *
  * The slot is written by every member of the pool: a value read there is a
  * hint that may wake a waiter early, never a decision of the daemon's.
@@ -31,6 +33,11 @@
 static DEFINE_SPINLOCK(vmbuf_fast_lock);	/* guards vmbuf_fast_tls */
 static LIST_HEAD(vmbuf_fast_tls);
 struct workqueue_struct *vmbuf_fast_wq;
+
+static unsigned int vmbuf_fast_signal_ms = 20;
+module_param_named(fast_signal_ms, vmbuf_fast_signal_ms, uint, 0644);
+MODULE_PARM_DESC(fast_signal_ms,
+		 "How long a fast signal may wait to reach the daemon when it has no waiters there (ms)");
 
 static void vmbuf_fast_free(struct kref *ref)
 {
@@ -145,25 +152,17 @@ int vmbuf_fast_arm(const struct vmbuf_fast_tl *tl, u64 value)
 	return le64_to_cpu(READ_ONCE(tl->slot->value)) >= value;
 }
 
-int vmbuf_fast_signal(struct vmbuf_fast_tl *tl, u64 value)
+/*
+ * Take the slot's waiting bits and ring those VMs, this one included.
+ * True when bit 0 was set: the daemon has waiters of its own there.
+ */
+static bool vmbuf_fast_ring(struct vmbuf_fast_tl *tl)
 {
 	struct vmbuf_pool *pool = tl->pool;
-	u64 *v = (u64 *)&tl->slot->value;
-	bool self = false;
-	u64 old, cur, count;
+	bool self = false, daemon = false;
 	unsigned int i;
+	u64 count;
 
-	if (!vmbuf_fast_usable(tl))
-		return -EAGAIN;
-	/* Only upwards, whoever else raises it at the same time. */
-	cur = READ_ONCE(*v);
-	do {
-		old = cur;
-		if (le64_to_cpu(old) >= value)
-			return -EINVAL;
-		cur = cmpxchg64(v, old, cpu_to_le64(value));
-	} while (cur != old);
-	/* cmpxchg64() and xchg() order the value before the bits. */
 	for (i = 0; i < ARRAY_SIZE(tl->slot->waiting); i++) {
 		u64 bits = le64_to_cpu(xchg((u64 *)&tl->slot->waiting[i], 0));
 
@@ -176,18 +175,47 @@ int vmbuf_fast_signal(struct vmbuf_fast_tl *tl, u64 value)
 			else if (n)	/* VM slots start at 1 */
 				pool->ops->doorbell(pool, (pool->locator & ~0xffull) | n, 0,
 						    &count);
+			else
+				daemon = true;
 		}
 	}
 	if (self)
 		vmbuf_fence_fast_poll(pool);
+	return daemon;
+}
+
+int vmbuf_fast_signal(struct vmbuf_fast_tl *tl, u64 value)
+{
+	u64 *v = (u64 *)&tl->slot->value;
+	u64 old, cur;
+	bool daemon;
+
+	if (!vmbuf_fast_usable(tl))
+		return -EAGAIN;
+	/* Only upwards, whoever else raises it at the same time. */
+	cur = READ_ONCE(*v);
+	do {
+		old = cur;
+		if (le64_to_cpu(old) >= value)
+			return -EINVAL;
+		cur = cmpxchg64(v, old, cpu_to_le64(value));
+	} while (cur != old);
+	/* cmpxchg64() and xchg() order the value before the bits. */
+	daemon = vmbuf_fast_ring(tl);
 	/* The daemon hears of it off the waiters' path, newest value only. */
 	spin_lock(&tl->lock);
 	if (value > tl->pending)
 		tl->pending = value;
 	spin_unlock(&tl->lock);
+	/* A queued send holds a reference: where one was queued already, drop this one. */
 	kref_get(&tl->ref);
-	if (!queue_delayed_work(vmbuf_fast_wq, &tl->send, VMBUF_FAST_DELAY))
-		vmbuf_fast_put(tl);	/* queued already: it sends the newest */
+	if (daemon) {
+		if (mod_delayed_work(vmbuf_fast_wq, &tl->send, 0))
+			vmbuf_fast_put(tl);
+	} else if (!queue_delayed_work(vmbuf_fast_wq, &tl->send,
+				       msecs_to_jiffies(READ_ONCE(vmbuf_fast_signal_ms)))) {
+		vmbuf_fast_put(tl);
+	}
 	return 0;
 }
 
@@ -196,11 +224,25 @@ void vmbuf_fast_slow(struct vmbuf_fast_tl *tl)
 	__le32 *flags = &tl->slot->flags;
 
 	/* Only drivers write the flags, and only this bit: no atomic needed. */
-	if (vmbuf_fast_usable(tl))
+	if (vmbuf_fast_usable(tl)) {
 		WRITE_ONCE(*flags, cpu_to_le32(le32_to_cpu(READ_ONCE(*flags)) |
 					       VIRTIO_VMBUF_FAST_F_SLOW));
+		smp_mb();	/* the flag before the bits: light waits see it, or are rung */
+		vmbuf_fast_ring(tl);
+	}
 	/* What was raised here reaches the daemon before what comes next. */
 	flush_delayed_work(&tl->send);
+}
+
+long vmbuf_fast_wait(const struct vmbuf_fast_tl *tl, u64 value, unsigned long timeout)
+{
+	long left;
+	int r = 0;
+
+	/* Arming sets this VM's bit before it reads: a signaller rings, or it sees the value. */
+	left = wait_event_interruptible_timeout(tl->pool->fast_wq,
+						(r = vmbuf_fast_arm(tl, value)) != 0, timeout);
+	return left < 0 ? left : r;
 }
 
 int vmbuf_fast_init(void)

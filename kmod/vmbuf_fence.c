@@ -54,6 +54,16 @@ module_param_named(fence_timeout_ms, vmbuf_fence_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(fence_timeout_ms,
 		 "Longest a cross-VM fence waits before it signals -ETIMEDOUT (ms); the daemon may lower it");
 
+/*
+ * How long VMBUF_IOC_WAIT on a fast timeline sleeps on the pool's doorbell
+ * with no fence before it makes one (and so has the daemon watch for
+ * errors, the export's end and the signaller's death).
+ */
+static unsigned int vmbuf_fast_wait_ms = 10;
+module_param_named(fast_wait_ms, vmbuf_fast_wait_ms, uint, 0644);
+MODULE_PARM_DESC(fast_wait_ms,
+		 "How long a wait on a fast timeline goes without a fence first (ms; 0: never)");
+
 static unsigned int vmbuf_max_fences_per_user = 256;
 module_param_named(max_fences_per_user, vmbuf_max_fences_per_user, uint, 0644);
 MODULE_PARM_DESC(max_fences_per_user,
@@ -94,6 +104,8 @@ static struct workqueue_struct *vmbuf_wq;
 static atomic64_t vmbuf_fence_seqno = ATOMIC64_INIT(0);
 static struct work_struct vmbuf_requery_work;
 static atomic_t vmbuf_requeries = ATOMIC_INIT(0);
+static atomic64_t vmbuf_fences_made = ATOMIC64_INIT(0);
+static atomic64_t vmbuf_light_waits = ATOMIC64_INIT(0);	/* reached with no fence */
 
 struct vmbuf_user *vmbuf_user_get(void)
 {
@@ -313,6 +325,7 @@ static struct vmbuf_fence_obj *vmbuf_fence_new(struct vmbuf_file *file, const u8
 		       atomic64_inc_return(&vmbuf_fence_seqno));
 	list_add_tail(&f->link, &vmbuf_fences);
 	mod_timer(&f->watchdog, f->deadline);
+	atomic64_inc(&vmbuf_fences_made);
 	spin_unlock_irqrestore(&vmbuf_fences_lock, flags);
 	return f;
 }
@@ -523,6 +536,7 @@ void vmbuf_fence_fast_poll(struct vmbuf_pool *pool)
 {
 	struct vmbuf_fence_match m = { .value = U64_MAX, .fast_pool = pool };
 
+	wake_up_all(&pool->fast_wq);
 	vmbuf_fences_complete(&m);
 }
 
@@ -566,10 +580,42 @@ err_fd:
 	return ret;
 }
 
+/*
+ * On a fast timeline, first sleep on the pool's doorbell with no fence:
+ * 1 when the slot showed @value, 0 when the caller's whole @timeout passed,
+ * -EAGAIN when a fence must decide (the window passed, or the slot cannot
+ * be used), with @timeout what is left of it; or -ERESTARTSYS.
+ */
+static long vmbuf_fence_wait_light(const u8 *handle, u64 value, unsigned long *timeout)
+{
+	unsigned long window = msecs_to_jiffies(READ_ONCE(vmbuf_fast_wait_ms));
+	unsigned long start = jiffies, spent;
+	struct vmbuf_fast_tl *fast;
+	long r;
+
+	if (!window)
+		return -EAGAIN;
+	fast = vmbuf_fast_get(handle);
+	if (!fast)
+		return -EAGAIN;
+	r = vmbuf_fast_wait(fast, value, min(*timeout, window));
+	vmbuf_fast_put(fast);
+	if (r == 1)
+		atomic64_inc(&vmbuf_light_waits);
+	if (r)
+		return r;
+	if (*timeout <= window)
+		return 0;
+	spent = jiffies - start;
+	*timeout = spent < *timeout ? *timeout - spent : 0;
+	return -EAGAIN;
+}
+
 int vmbuf_fence_ioctl_wait(struct vmbuf_file *file, struct vmbuf_wait __user *uarg)
 {
 	struct dma_fence *fence;
 	struct vmbuf_wait x;
+	unsigned long timeout;
 	long left;
 	int ret = 0;
 
@@ -579,15 +625,26 @@ int vmbuf_fence_ioctl_wait(struct vmbuf_file *file, struct vmbuf_wait __user *ua
 		return -EINVAL;
 	if (!vmbuf_file_knows(file, x.handle, 0))
 		return -EPERM;
+	timeout = msecs_to_jiffies(x.timeout_ms);
+	left = vmbuf_fence_wait_light(x.handle, x.value, &timeout);
+	if (left == 1) {
+		x.error = 0;
+		goto out;
+	}
+	if (left == 0)
+		return -ETIME;
+	if (left != -EAGAIN)
+		return left;
 	fence = vmbuf_fence_watch(file, x.handle, x.value);
 	if (IS_ERR(fence))
 		return PTR_ERR(fence);
-	left = dma_fence_wait_timeout(fence, true, msecs_to_jiffies(x.timeout_ms));
+	left = dma_fence_wait_timeout(fence, true, timeout);
 	if (left > 0)
 		x.error = min(dma_fence_get_status(fence), 0);	/* 1: reached, or its error */
 	else
 		ret = left ? left : -ETIME;
 	dma_fence_put(fence);
+out:
 	if (!ret && put_user(x.error, &uarg->error))
 		ret = -EFAULT;
 	return ret;
@@ -737,6 +794,8 @@ void vmbuf_fence_debugfs_show(struct seq_file *s)
 	unsigned long flags;
 
 	seq_printf(s, "requeries after lost events: %d\n", atomic_read(&vmbuf_requeries));
+	seq_printf(s, "fences made: %lld\nwaits reached with no fence: %lld\n",
+		   atomic64_read(&vmbuf_fences_made), atomic64_read(&vmbuf_light_waits));
 	spin_lock_irqsave(&vmbuf_fences_lock, flags);
 	list_for_each_entry(f, &vmbuf_fences, link)
 		seq_printf(s, "waiter handle %*phN... value %llu seqno %llu expires_in_ms %d\n", 4,

@@ -55,6 +55,7 @@ int vmbuf_pool_add(struct vmbuf_pool *pool, const struct virtio_vmbuf_pool_info 
 	kref_init(&pool->ref);
 	mutex_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->buffers);
+	init_waitqueue_head(&pool->fast_wq);
 	vmbuf_recycle_init(pool);
 	get_device(pool->dev);
 	pool->pool_id = le32_to_cpu(pi->pool_id);
@@ -125,6 +126,7 @@ void vmbuf_pool_remove(struct vmbuf_pool *pool)
 	}
 	held = !list_empty(&pool->buffers);
 	mutex_unlock(&pool->lock);
+	wake_up_all(&pool->fast_wq);	/* light waits see it dead */
 	vmbuf_recycle_stop(pool);
 	dev_info(pool->dev, "pool '%s' removed%s\n", pool->name,
 		 held ? "; its memory stays until its buffers are released" : "");

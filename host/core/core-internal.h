@@ -193,6 +193,8 @@ void timeline_vm_gone(struct core_vm *vm);
  */
 void fast_slot_take(struct export *e);
 void fast_slot_give(struct export *e);
+/* Where @e has a slot and waiters in the daemon: ask its signallers to tell at once. */
+void fast_slot_want(struct export *e);
 /* Does @vm map pools whole (so it can use slots)? */
 bool fast_vm_can(const struct core_vm *vm);
 

@@ -1,9 +1,11 @@
 /*
  * fast - the fast-timeline slots in the first page of a pool. The daemon
- * only hands them out and cleans them: what is in a slot while an export
- * holds it is the drivers' (linux/virtio_vmbuf.h, "Fast timelines"), and
- * the daemon never reads it, so nothing a pool member writes there can
- * change what the daemon decides.
+ * hands them out and cleans them, and sets bit 0 of a slot's waiting mask
+ * while it keeps waiters on the export's timeline, so that the signaller
+ * tells it at once rather than coalesced. The rest of a slot, while an
+ * export holds it, is the drivers' (linux/virtio_vmbuf.h, "Fast
+ * timelines"), and the daemon never reads it, so nothing a pool member
+ * writes there can change what the daemon decides.
  */
 #include <endian.h>
 #include <string.h>
@@ -50,4 +52,15 @@ void fast_slot_give(struct export *e)
 	memset(slot_at(p, e->fast_slot - 1u), 0, sizeof(struct virtio_vmbuf_fast_slot));
 	p->fast_used[e->fast_slot - 1u] = false;
 	e->fast_slot = 0;
+}
+
+void fast_slot_want(struct export *e)
+{
+	uint64_t *w;
+
+	if (!e->fast_slot || list_empty(&e->waiters))
+		return;
+	w = (uint64_t *)&slot_at(e->buf->pool, e->fast_slot - 1u)->waiting[0];
+	/* Drivers take the bits with an atomic exchange: set ours atomically too. */
+	__atomic_fetch_or(w, htole64(1), __ATOMIC_SEQ_CST);
 }

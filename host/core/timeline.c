@@ -53,6 +53,7 @@ void timeline_wake(struct export *e, uint64_t value, int32_t error)
 		}
 		waiter_free(w);
 	}
+	fast_slot_want(e);	/* waiters left: the signallers' bit taken, set it again */
 }
 
 void timeline_end(struct export *e, int32_t error)
@@ -78,6 +79,7 @@ int timeline_add_waiter(struct export *e, struct core_vm *vm, uint64_t value)
 	list_add_tail(&it->link, &w->link);
 	list_add_tail(&vm->waiters, &w->vm_link);
 	vm->nwaiters++;
+	fast_slot_want(e);
 	return 0;
 }
 

@@ -7,7 +7,10 @@ Boots two guests in one pool and measures, in the same run, on the same pair:
   fence     timeline ping-pong through vmbufd: A signals, B's fence wakes, B
             signals, A's fence wakes (each round also checks shared bytes)
   fast      the same on a fast timeline (VMBUF_EXPORT_FAST): each signal rings the
-            waiting VM's pool doorbell itself and tells vmbufd afterwards
+            waiting VM's pool doorbell itself and tells vmbufd afterwards; each wait
+            sleeps on the pool's doorbell with no fence (up to fast_wait_ms)
+  fast/fence  the same with fast_wait_ms=0 in both VMs: each wait makes a dma_fence,
+            as before light waits (the difference is what a fence object costs)
 and prints p50/p99 of each and their ratios to the baseline. With --load, a third VM in
 the same pool burns its CPU (a shell busy loop) throughout: the loaded machine.
 
@@ -21,6 +24,7 @@ import sys
 
 import vmkit
 
+FAST_WAIT = "/sys/module/vmbuf/parameters/fast_wait_ms"
 LINE = re.compile(r"pingpong (\w+) rounds (\d+) errors (\d+) p50 ([\d.]+) us p99 ([\d.]+) us")
 
 
@@ -68,22 +72,29 @@ def main():
             d = run_doorbell(a, b, args.rounds, str(i))
             f = run_fence(a, b, args.rounds, str(i))
             q = run_fence(a, b, args.rounds, "q%d" % i, fast=True)
-            if not d or not f or not q or int(d.group(3)) or int(f.group(3)) or int(q.group(3)):
+            for vm in (a, b):
+                vm.run("echo 0 > %s" % FAST_WAIT)
+            z = run_fence(a, b, args.rounds, "z%d" % i, fast=True)
+            for vm in (a, b):
+                vm.run("echo 10 > %s" % FAST_WAIT)
+            ms = (d, f, q, z)
+            if not all(ms) or any(int(m.group(3)) for m in ms):
                 print("FAIL: a ping-pong reported errors or no result")
                 return 1
-            if q.group(1) != "fast":
+            if q.group(1) != "fast" or z.group(1) != "fast":
                 print("FAIL: the fast ping-pong got no fast timeline")
                 return 1
-            rows.append([float(m.group(g)) for m in (d, f, q) for g in (4, 5)])
+            rows.append([float(m.group(g)) for m in ms for g in (4, 5)])
         kit.wait_used("p", 0)
     print("cross-VM round trip, %d rounds, TCG guests, same run, same pair of VMs%s (us):"
           % (args.rounds, ", a third VM burning CPU" if args.load else ""))
-    print("%-4s %9s %9s %9s %9s %9s %9s %8s %8s %8s" % (
+    print("%-4s %9s %9s %9s %9s %9s %9s %9s %8s %8s %8s %8s" % (
         "run", "door p50", "door p99", "fence p50", "fence p99", "fast p50", "fast p99",
-        "fence/db", "fast/db", "fast p99"))
-    for i, (dp50, dp99, fp50, fp99, qp50, qp99) in enumerate(rows):
-        print("%-4d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %7.2fx %7.2fx %7.2fx" % (
-            i, dp50, dp99, fp50, fp99, qp50, qp99, fp50 / dp50, qp50 / dp50, qp99 / dp99))
+        "f/fen p50", "fence/db", "fast/db", "fast p99", "f/fen/db"))
+    for i, (dp50, dp99, fp50, fp99, qp50, qp99, zp50, _) in enumerate(rows):
+        print("%-4d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %7.2fx %7.2fx %7.2fx %7.2fx" % (
+            i, dp50, dp99, fp50, fp99, qp50, qp99, zp50, fp50 / dp50, qp50 / dp50,
+            qp99 / dp99, zp50 / dp50))
 
     def median(xs):
         xs = sorted(xs)
@@ -93,6 +104,8 @@ def main():
     print("fast/doorbell p50 ratio: %.2f, p99 ratio: %.2f (median of %d run(s); "
           "target <= 1.1 and <= 1.3)" % (median(r[4] / r[0] for r in rows),
                                           median(r[5] / r[1] for r in rows), len(rows)))
+    print("fast with a fence per wait (fast_wait_ms=0)/doorbell p50 ratio: %.2f"
+          % median(r[6] / r[0] for r in rows))
     return 0
 
 

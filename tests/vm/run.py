@@ -352,13 +352,20 @@ def scenario_fast_fence(t):
             assert time.time() < deadline, "the daemon never heard of the fast signal"
             time.sleep(0.2)
 
-        def wakes(waiter, handle, value, act, expect):
+        def wakes(waiter, handle, value, act, expect, within=30):
             """@waiter waits for @value, @act() happens, the wait ends with @expect."""
             out = "/tmp/w%d" % value
             waiter.spawn("vmbuf wait %s %d -t 20000 > %s 2>&1" % (handle, value, out))
             time.sleep(0.5)
             act()
-            waiter.wait_file(out, expect)
+            waiter.wait_file(out, expect, timeout=within)
+
+        def waits_made(vm):
+            """(fences made, waits reached with no fence) in @vm's module so far."""
+            _, dbg = vm.run("cat /sys/kernel/debug/vmbuf/timelines")
+            m = re.search(r"fences made: (\d+)\nwaits reached with no fence: (\d+)", dbg)
+            assert m, dbg
+            return int(m.group(1)), int(m.group(2))
 
         # Only upwards; the importer may signal; the waiter there wakes.
         a.fails("vmbuf signal %s 1" % h, "EINVAL")
@@ -371,9 +378,44 @@ def scenario_fast_fence(t):
         out = b.wait_file("/tmp/wm", "loop")
         assert "loop 0" in out and out.count("reached") == 38, out
 
+        if fast:
+            # A wait the slot satisfies makes no fence at all, only sleeps on the pool's
+            # doorbell: here for up to 20 s (fast_wait_ms), where the default is 10 ms
+            # (the waits above began 0.5 s or more before their signal: fences).
+            made, light = waits_made(b)
+            assert made >= 2, "the waits above made no fences: %d" % made
+            b.run("echo 20000 > /sys/module/vmbuf/parameters/fast_wait_ms")
+            wakes(b, h, 41, lambda: a.run("vmbuf signal %s 41" % h), "reached 41")
+            made2, light2 = waits_made(b)
+            assert (made2, light2) == (made, light + 1), (made, light, made2, light2)
+        if fast:
+            # A fast signal reaches vmbufd coalesced (here only after fast_signal_ms, 8 s),
+            # unless vmbufd has waiters of its own there (a host client here, whom no
+            # doorbell rings): it marks the slot, and the signaller tells it at once.
+            import subprocess
+            out = a.hold("4", "vmbuf export -p p -s 4K -n fh --host --fast")
+            hh = vmkit.handle_in(out)
+            a.run("echo 8000 > /sys/module/vmbuf/parameters/fast_signal_ms")
+            w = subprocess.Popen([kit.paths.vmbufctl, "-s", kit.sockdir, "wait", hh, "1",
+                                  "-t", "20000"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            assert w.poll() is None, "the host's wait returned before the signal"
+            t0 = time.time()
+            a.run("vmbuf signal %s 1" % hh)
+            out, err = w.communicate(timeout=30)
+            took = time.time() - t0
+            assert w.returncode == 0 and "reached 1" in out, out + err
+            assert took < 4, "the host's wait took %.1f s: the signal was coalesced" % took
+            a.run("echo 20 > /sys/module/vmbuf/parameters/fast_signal_ms")
+            a.release("4")
         # An error travels through the daemon and reaches the waiter; the timeline goes on.
-        wakes(b, h, 41, lambda: a.run("vmbuf signal %s 41 -e 5" % h), "error EIO")
-        wakes(b, h, 42, lambda: a.run("vmbuf signal %s 42" % h), "reached 42")
+        # On a fast timeline the signaller also rings the waiter sleeping with no fence
+        # (20 s of it), which then asks the daemon: it has the error within seconds.
+        wakes(b, h, 45, lambda: a.run("vmbuf signal %s 45 -e 5" % h), "error EIO", within=10)
+        if fast:
+            b.run("echo 10 > /sys/module/vmbuf/parameters/fast_wait_ms")
+        wakes(b, h, 46, lambda: a.run("vmbuf signal %s 46" % h), "reached 46")
         # A revoked export's waiters end with ECANCELED; a new fast export works.
         wakes(b, h, 100, lambda: a.run("vmbuf revoke " + h), "error ECANCELED")
         b.release("7")

@@ -248,11 +248,13 @@ struct virtio_vmbuf_meta {
  * (index + 1, 0: none) and @fast_tag (the slot's tag while it belongs to
  * this export) where the device gave the export a slot and the VM maps the
  * pool. The device zeroes a slot and writes its tag at EXPORT, zeroes it
- * again when the export ends, and never writes it otherwise: the slot is
- * the drivers'. A driver signals a point with no error by raising @value
- * (atomically, only upwards), then taking @waiting (atomic exchange with 0)
- * and ringing the pool doorbell of every VM slot whose bit was set; it
- * sends SIGNAL to the device afterwards, off the waiter's path. A waiter
+ * again when the export ends, and otherwise only sets bit 0 of @waiting
+ * (atomically) while it has waiters of its own on the timeline; the rest
+ * of the slot is the drivers'. A driver signals a point with no error by
+ * raising @value (atomically, only upwards), then taking @waiting (atomic
+ * exchange with 0) and ringing the pool doorbell of every VM slot whose bit
+ * was set; it sends SIGNAL to the device afterwards, off the waiter's path:
+ * at once when bit 0 was set, else when it likes (coalesced). A waiter
  * sets its own bit (the VM slot, the low 8 bits of its pool device's
  * IVPosition) and reads @value again before it sleeps. A signal with an
  * error sets VIRTIO_VMBUF_FAST_F_SLOW first and goes through the device
@@ -270,7 +272,7 @@ struct virtio_vmbuf_fast_slot {
 	__le16 tag;
 	__le16 reserved;
 	__le32 flags;
-	__le64 waiting[4];	/* bit n: VM slot n waits */
+	__le64 waiting[4];	/* bit n: VM slot n waits; bit 0: the device does */
 };
 
 /**

@@ -261,7 +261,10 @@ struct vmbuf_signal {
 
 /**
  * struct vmbuf_wait - VMBUF_IOC_WAIT: wait in the kernel for @handle's
- *	timeline to reach @value, with no sync_file (the same fence inside)
+ *	timeline to reach @value, with no sync_file (the same fence inside;
+ *	on a fast timeline it first sleeps up to 10 ms on the pool's doorbell
+ *	with no fence at all, and makes the fence only if the point is not
+ *	reached by then)
  * @handle: the export (made or imported through this file: EPERM otherwise)
  * @value: the point
  * @timeout_ms: how long to wait; 0 only looks. ETIME when it passes first
