@@ -388,9 +388,10 @@ static int cmd_export(int argc, char **argv)
 		case 'f': fill = optarg; break;
 		case 'n': name = optarg; break;
 		case 't':
-			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok && nvms < 8;
-			     tok = strtok_r(NULL, ",", &save))
-				vms[nvms++] = tok;
+			if (vm_list_parse(optarg, vms, &nvms, 8) < 0) {
+				fprintf(stderr, "vmbufctl: export: -t takes at most 8 valid VM names\n");
+				return 2;
+			}
 			break;
 		case 'P': flags |= VMBUF_EXPORT_POOL; break;
 		case 'S': flags |= VMBUF_EXPORT_SIGNAL; break;

@@ -118,6 +118,13 @@ def main():
             check(all(status_answered(s) for s in holders), "the holders are still served")
             for s in holders:
                 s.close()
+            # 3. An export to more VMs than an access list holds is refused, not cut short.
+            nine = ",".join("vm%d" % i for i in range(9))
+            r = subprocess.run([vmbufctl, "-s", sockdir, "export", "-p", "p", "-s", "4K",
+                                "-t", nine], capture_output=True, text=True)
+            check(r.returncode == 2 and "at most 8" in r.stderr,
+                  "vmbufctl export -t with 9 VMs: usage error (%d, %s)"
+                  % (r.returncode, r.stderr.strip()))
             check(d.poll() is None, "vmbufd is still running")
         finally:
             d.terminate()
