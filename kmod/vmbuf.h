@@ -121,6 +121,7 @@ struct vmbuf_pool {
 	/* Freed small buffers kept for reuse, still the VM's (vmbuf_buffer.c). */
 	struct list_head recycled;
 	u32 nrecycled;
+	u64 recycled_bytes;
 	struct delayed_work recycle_flush;	/* holds a pool reference while queued */
 
 	wait_queue_head_t fast_wq;	/* its doorbell rang: light waits (vmbuf_fast.c) */

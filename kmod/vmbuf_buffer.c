@@ -6,7 +6,9 @@
  * zero when allocated because the daemon zeroes every range it frees.
  *
  * Recycling: a released buffer this VM allocated, never exported and no
- * larger than recycle_max_size is kept on its pool's list instead, and the
+ * larger than recycle_max_size (recycle_max_size_shm where the device maps
+ * single buffers) is kept on its pool's list instead (up to
+ * recycle_max_buffers and recycle_max_bytes per pool), and the
  * next allocation of the same size there takes it, zeroed here, with no
  * round trip to the daemon. A kept buffer stays charged to the VM (the
  * daemon sees it held) until it is reused or given back: recycle_ms after
@@ -44,11 +46,26 @@
 static unsigned int vmbuf_recycle_max_size = SZ_1M;
 module_param_named(recycle_max_size, vmbuf_recycle_max_size, uint, 0644);
 MODULE_PARM_DESC(recycle_max_size,
-		 "Largest released buffer kept for reuse, in bytes (0: keep none)");
+		 "Largest released buffer kept for reuse where the VM maps the pool whole, in bytes (0: keep none)");
+
+/*
+ * Where the device maps buffers one by one (SHM locators), reuse also
+ * saves a map, an unmap and the host's page faults on first touch, so it
+ * pays for larger buffers; where the pool is mapped whole, the daemon
+ * zeroes freed memory off the guest's CPU, which reuse would move onto it.
+ */
+static unsigned int vmbuf_recycle_max_size_shm = SZ_32M;
+module_param_named(recycle_max_size_shm, vmbuf_recycle_max_size_shm, uint, 0644);
+MODULE_PARM_DESC(recycle_max_size_shm,
+		 "Largest released buffer kept for reuse where the device maps single buffers, in bytes (0: keep none)");
 
 static unsigned int vmbuf_recycle_max_buffers = 8;
 module_param_named(recycle_max_buffers, vmbuf_recycle_max_buffers, uint, 0644);
 MODULE_PARM_DESC(recycle_max_buffers, "Released buffers kept for reuse per pool");
+
+static unsigned int vmbuf_recycle_max_bytes = SZ_64M;
+module_param_named(recycle_max_bytes, vmbuf_recycle_max_bytes, uint, 0644);
+MODULE_PARM_DESC(recycle_max_bytes, "Bytes of released buffers kept for reuse per pool");
 
 static unsigned int vmbuf_recycle_ms = 1000;
 module_param_named(recycle_ms, vmbuf_recycle_ms, uint, 0644);
@@ -282,9 +299,12 @@ static void vmbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 /* Keep a released buffer for reuse? Then it is not given back now. */
 static bool vmbuf_recycle_keep(struct vmbuf_pool *pool, struct vmbuf_buffer *buf)
 {
+	bool shm = pool->locator_kind == VIRTIO_VMBUF_LOCATOR_SHM;
+	unsigned int max = shm ? READ_ONCE(vmbuf_recycle_max_size_shm) :
+				 READ_ONCE(vmbuf_recycle_max_size);
 	struct vmbuf_recycled *r;
 
-	if (buf->imported || buf->exported || buf->size > READ_ONCE(vmbuf_recycle_max_size) ||
+	if (buf->imported || buf->exported || buf->size > max ||
 	    buf->session != atomic_read(&vmbuf_dev_session))
 		return false;
 	r = kmalloc(sizeof(*r), GFP_KERNEL);
@@ -295,19 +315,35 @@ static bool vmbuf_recycle_keep(struct vmbuf_pool *pool, struct vmbuf_buffer *buf
 	r->size = buf->size;
 	r->session = buf->session;
 	mutex_lock(&pool->lock);
-	if (pool->dead || pool->nrecycled >= READ_ONCE(vmbuf_recycle_max_buffers)) {
+	if (pool->dead || pool->nrecycled >= READ_ONCE(vmbuf_recycle_max_buffers) ||
+	    pool->recycled_bytes + r->size > READ_ONCE(vmbuf_recycle_max_bytes)) {
 		mutex_unlock(&pool->lock);
 		kfree(r);
 		return false;
 	}
 	list_add(&r->link, &pool->recycled);
 	pool->nrecycled++;
+	pool->recycled_bytes += r->size;
 	/* A newly queued flush holds a reference on the pool until it has run. */
 	if (!mod_delayed_work(system_wq, &pool->recycle_flush,
 			      msecs_to_jiffies(READ_ONCE(vmbuf_recycle_ms))))
 		vmbuf_pool_get(pool);
 	mutex_unlock(&pool->lock);
 	return true;
+}
+
+/* Zero @len bytes, letting others run between 2 MiB steps. */
+static void vmbuf_zero(void *p, u64 len)
+{
+	while (len) {
+		u64 n = min_t(u64, len, SZ_2M);
+
+		memset(p, 0, n);
+		p += n;
+		len -= n;
+		if (len)
+			cond_resched();
+	}
 }
 
 /* A kept buffer of @size bytes, off the list, or NULL. */
@@ -321,6 +357,7 @@ static struct vmbuf_recycled *vmbuf_recycle_take(struct vmbuf_pool *pool, u64 si
 		if (r->size == size && r->session == session && !pool->dead) {
 			list_del(&r->link);
 			pool->nrecycled--;
+			pool->recycled_bytes -= r->size;
 			found = r;
 			break;
 		}
@@ -339,6 +376,7 @@ static unsigned int vmbuf_recycle_drop(struct vmbuf_pool *pool, bool later)
 	mutex_lock(&pool->lock);
 	list_splice_init(&pool->recycled, &list);
 	pool->nrecycled = 0;
+	pool->recycled_bytes = 0;
 	mutex_unlock(&pool->lock);
 	list_for_each_entry_safe(r, next, &list, link) {
 		/* Of an earlier session: the daemon has let go of it already. */
@@ -489,7 +527,7 @@ struct dma_buf *vmbuf_buffer_alloc(struct vmbuf_pool *pool, u64 len, u32 fd_flag
 	r = vmbuf_recycle_take(pool, PAGE_ALIGN(len));
 	if (r) {
 		/* Zero on allocation, as the daemon would have: it was somebody's. */
-		memset(pool->vaddr + r->offset, 0, r->size);
+		vmbuf_zero(pool->vaddr + r->offset, r->size);
 		dmabuf = vmbuf_buffer_wrap(pool, false, r->id, r->offset, r->size, fd_flags,
 					   r->session, NULL);
 		if (IS_ERR(dmabuf))

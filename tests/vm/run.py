@@ -111,7 +111,7 @@ def scenario_alloc_visible(t):
 
 
 def scenario_recycle(t):
-    """Released small buffers are kept by the module and handed out again, zeroed, with
+    """Released buffers are kept by the module and handed out again, zeroed, with
     no round trip; they stay the VM's until reused, flushed or needed for room; an
     exported buffer is never kept (an importer may still read it)."""
     KiB = 1024
@@ -130,12 +130,37 @@ def scenario_recycle(t):
             "not the kept buffer: %r" % owned(kit, "p", "a")
         a.release("8")
         # 3. Room: the kept 64K counts against a's 4M quota until an allocation needs it
-        #    (the daemon says EDQUOT, the module gives back what it keeps and asks again);
-        #    a 4M buffer is larger than recycle_max_size and goes back at once.
-        a.hold("9", "vmbuf alloc -p p -s 4M -c 0x00")
+        #    (the daemon says EDQUOT, the module gives back what it keeps and asks again).
+        a.hold("9", "vmbuf alloc -p p -s 4M -c 0x00 -f 0x66")
         assert kit.pool_status("p")["used"] == 4 * MiB, kit.pool_status("p")
+        big = owned(kit, "p", "a")[0]["offset"]
         a.release("9")
+        if not t.maps_per_buffer:
+            # A VM that maps the pool whole keeps buffers up to recycle_max_size (1M): this
+            # one goes back at once. From here on it keeps them as on vhost-user.
+            assert kit.pool_status("p")["used"] == 0, kit.pool_status("p")
+            a.run("echo %d > %srecycle_max_size" % (32 * MiB, params))
+            a.hold("18", "vmbuf alloc -p p -s 4M -f 0x66")
+            big = owned(kit, "p", "a")[0]["offset"]
+            a.release("18")
+        #    Where the device maps single buffers, large buffers are kept too (up to
+        #    recycle_max_size_shm, 32M, and recycle_max_bytes, 64M, per pool), and come
+        #    back zeroed (in 2M steps).
+        assert kit.pool_status("p")["used"] == 4 * MiB, "the 4M buffer was not kept"
+        out = a.hold("15", "vmbuf alloc -p p -s 4M -c 0x00")
+        assert "check 0x00 ok" in out, out
+        assert [bb["offset"] for bb in owned(kit, "p", "a")] == [big], owned(kit, "p", "a")
+        a.release("15")
+        #    Past recycle_max_bytes a released buffer goes back at once.
+        a.run("echo %d > %srecycle_max_bytes" % (2 * MiB, params))
+        a.hold("16", "vmbuf alloc -p p -s 64K")     # EDQUOT: the kept 4M goes back
+        a.release("16")
+        assert kit.pool_status("p")["used"] == 64 * KiB, kit.pool_status("p")
+        a.hold("17", "vmbuf alloc -p p -s 4M")      # EDQUOT: the kept 64K goes back
+        a.release("17")
         assert kit.pool_status("p")["used"] == 0, kit.pool_status("p")
+        a.run("echo %d > %srecycle_max_bytes" % (64 * MiB, params))
+        a.run("echo %d > %srecycle_max_size" % (MiB, params))
         # 4. Exported buffers are given back, never reused while b holds the pages.
         a.hold("10", "vmbuf export -p p -s 64K -f 0x33 -n x -t b")
         out = b.hold("7", "vmbuf import -n x -c 0x33")
