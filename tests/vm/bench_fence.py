@@ -59,6 +59,11 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--load", action="store_true", help="a third VM burning CPU meanwhile")
     args = ap.parse_args()
+    if args.transport != "ivshmem":
+        print("bench_fence: the baseline is a raw pool doorbell, which only ivshmem VMs have "
+              "(a %s VM maps no pool device); run it with --transport ivshmem" % args.transport,
+              file=sys.stderr)
+        return 2
 
     rows = []
     vms = ["a", "b"] + (["c"] if args.load else [])
