@@ -432,6 +432,25 @@ def scenario_fast_fence(t):
             took = time.time() - t0
             assert w.returncode == 0 and "reached 1" in out, out + err
             assert took < 4, "the host's wait took %.1f s: the signal was coalesced" % took
+            # With no waiter in vmbufd, five signals in a row reach it as one SIGNAL with
+            # the newest value, fast_signal_ms after the first.
+            def signalled():
+                return [v for v in kit.status()["vms"] if v["name"] == "a"][0]["counters"][
+                    "fences_signalled"]
+            before = signalled()
+            t0 = time.time()
+            a.run("for v in 2 3 4 5 6; do vmbuf signal %s $v; done" % hh)
+            time.sleep(1.0)
+            assert signalled() == before, "the daemon heard of a coalesced signal early"
+            while signalled() == before:
+                assert time.time() - t0 < 20, "the coalesced SIGNAL never came"
+                time.sleep(0.2)
+            assert time.time() - t0 > 6, "the SIGNAL came %.1f s after the first signal" % (
+                time.time() - t0)
+            time.sleep(1.0)
+            assert signalled() == before + 1, (before, signalled())
+            out = kit.ctl("wait", hh, "6", "-t", "1000").decode()
+            assert "reached 6" in out, out
             a.run("echo 20 > /sys/module/vmbuf/parameters/fast_signal_ms")
             a.release("4")
         # An error travels through the daemon and reaches the waiter; the timeline goes on.
