@@ -374,6 +374,13 @@ class VM:
         assert st == 1 and "(%s)" % errno_name in out, \
             "%s: expected %s, got: %s" % (cmd, errno_name, out)
 
+    def param(self, name, value):
+        """Set the guest module's parameter @name to @value; returns what it was."""
+        path = "/sys/module/vmbuf/parameters/" + name
+        _, old = self.run("cat " + path)
+        self.run("echo %s > %s" % (value, path))
+        return old.strip()
+
     def wait_file(self, path, text, timeout=30):
         deadline = time.time() + timeout
         out = ""

@@ -24,7 +24,6 @@ import sys
 
 import vmkit
 
-FAST_WAIT = "/sys/module/vmbuf/parameters/fast_wait_ms"
 LINE = re.compile(r"pingpong (\w+) rounds (\d+) errors (\d+) p50 ([\d.]+) us p99 ([\d.]+) us")
 
 
@@ -77,11 +76,10 @@ def main():
             d = run_doorbell(a, b, args.rounds, str(i))
             f = run_fence(a, b, args.rounds, str(i))
             q = run_fence(a, b, args.rounds, "q%d" % i, fast=True)
-            for vm in (a, b):
-                vm.run("echo 0 > %s" % FAST_WAIT)
+            was = [vm.param("fast_wait_ms", 0) for vm in (a, b)]
             z = run_fence(a, b, args.rounds, "z%d" % i, fast=True)
-            for vm in (a, b):
-                vm.run("echo 10 > %s" % FAST_WAIT)
+            for vm, ms in zip((a, b), was):
+                vm.param("fast_wait_ms", ms)
             ms = (d, f, q, z)
             if not all(ms) or any(int(m.group(3)) for m in ms):
                 print("FAIL: a ping-pong reported errors or no result")

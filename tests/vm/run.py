@@ -117,8 +117,7 @@ def scenario_recycle(t):
     KiB = 1024
     with t.kit("recycle", {"a": {"quota": "4M"}, "b": {}}, {"p": ("16M", ["a", "b"])}) as kit:
         a, b = kit.boot("a", "b")
-        params = "/sys/module/vmbuf/parameters/"
-        a.run("echo 600000 > %srecycle_ms" % params)    # no flush by time while we look
+        a.param("recycle_ms", 600000)    # no flush by time while we look
         # 1. Released: kept, still charged to a.
         a.hold("7", "vmbuf alloc -p p -s 64K -f 0x5a")
         first = owned(kit, "p", "a")[0]["offset"]
@@ -139,7 +138,7 @@ def scenario_recycle(t):
             # A VM that maps the pool whole keeps buffers up to recycle_max_size (1M): this
             # one goes back at once. From here on it keeps them as on vhost-user.
             assert kit.pool_status("p")["used"] == 0, kit.pool_status("p")
-            a.run("echo %d > %srecycle_max_size" % (32 * MiB, params))
+            max_size = a.param("recycle_max_size", 32 * MiB)
             a.hold("18", "vmbuf alloc -p p -s 4M -f 0x66")
             big = owned(kit, "p", "a")[0]["offset"]
             a.release("18")
@@ -152,15 +151,16 @@ def scenario_recycle(t):
         assert [bb["offset"] for bb in owned(kit, "p", "a")] == [big], owned(kit, "p", "a")
         a.release("15")
         #    Past recycle_max_bytes a released buffer goes back at once.
-        a.run("echo %d > %srecycle_max_bytes" % (2 * MiB, params))
+        max_bytes = a.param("recycle_max_bytes", 2 * MiB)
         a.hold("16", "vmbuf alloc -p p -s 64K")     # EDQUOT: the kept 4M goes back
         a.release("16")
         assert kit.pool_status("p")["used"] == 64 * KiB, kit.pool_status("p")
         a.hold("17", "vmbuf alloc -p p -s 4M")      # EDQUOT: the kept 64K goes back
         a.release("17")
         assert kit.pool_status("p")["used"] == 0, kit.pool_status("p")
-        a.run("echo %d > %srecycle_max_bytes" % (64 * MiB, params))
-        a.run("echo %d > %srecycle_max_size" % (MiB, params))
+        a.param("recycle_max_bytes", max_bytes)
+        if not t.maps_per_buffer:
+            a.param("recycle_max_size", max_size)
         # 4. Exported buffers are given back, never reused while b holds the pages.
         a.hold("10", "vmbuf export -p p -s 64K -f 0x33 -n x -t b")
         out = b.hold("7", "vmbuf import -n x -c 0x33")
@@ -171,7 +171,7 @@ def scenario_recycle(t):
         a.release("11")
         b.release("7")
         # 5. Not reused: back to the daemon after recycle_ms.
-        a.run("echo 200 > %srecycle_ms" % params)
+        a.param("recycle_ms", 200)
         a.hold("12", "vmbuf alloc -p p -s 8K")
         a.release("12")
         kit.wait_used("p", 0)
@@ -180,7 +180,7 @@ def scenario_recycle(t):
         # 6. A new session voids what was kept: the control device leaves (BYE: the
         #    daemon lets go of everything a held) and comes back; the next allocation
         #    is a real one the daemon knows, not the stale range.
-        a.run("echo 600000 > %srecycle_ms" % params)
+        a.param("recycle_ms", 600000)
         a.hold("13", "vmbuf alloc -p p -s 64K -f 0x77")
         a.release("13")
         assert kit.pool_status("p")["used"] == 64 * KiB
@@ -370,10 +370,14 @@ def scenario_fast_fence(t):
             a.run("vmbuf signal %s 1" % hs)
         b.wait_file("/tmp/ws", "reached 1")
         b.wait_file("/tmp/wf", "reached 1")
+        def signalled():
+            """SIGNALs of A's that the daemon took."""
+            return [v for v in kit.status()["vms"] if v["name"] == "a"][0]["counters"][
+                "fences_signalled"]
+
         # The daemon heard of both signals (the fast one from A's worker, afterwards).
         deadline = time.time() + 20
-        while [v for v in kit.status()["vms"] if v["name"] == "a"][0]["counters"][
-                "fences_signalled"] != 2:
+        while signalled() != 2:
             assert time.time() < deadline, "the daemon never heard of the fast signal"
             time.sleep(0.2)
 
@@ -409,7 +413,7 @@ def scenario_fast_fence(t):
             # (the waits above began 0.5 s or more before their signal: fences).
             made, light = waits_made(b)
             assert made >= 2, "the waits above made no fences: %d" % made
-            b.run("echo 20000 > /sys/module/vmbuf/parameters/fast_wait_ms")
+            wait_ms = b.param("fast_wait_ms", 20000)
             wakes(b, h, 41, lambda: a.run("vmbuf signal %s 41" % h), "reached 41")
             made2, light2 = waits_made(b)
             assert (made2, light2) == (made, light + 1), (made, light, made2, light2)
@@ -420,7 +424,7 @@ def scenario_fast_fence(t):
             import subprocess
             out = a.hold("4", "vmbuf export -p p -s 4K -n fh --host --fast")
             hh = vmkit.handle_in(out)
-            a.run("echo 8000 > /sys/module/vmbuf/parameters/fast_signal_ms")
+            signal_ms = a.param("fast_signal_ms", 8000)
             w = subprocess.Popen([kit.paths.vmbufctl, "-s", kit.sockdir, "wait", hh, "1",
                                   "-t", "20000"], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
@@ -434,9 +438,6 @@ def scenario_fast_fence(t):
             assert took < 4, "the host's wait took %.1f s: the signal was coalesced" % took
             # With no waiter in vmbufd, five signals in a row reach it as one SIGNAL with
             # the newest value, fast_signal_ms after the first.
-            def signalled():
-                return [v for v in kit.status()["vms"] if v["name"] == "a"][0]["counters"][
-                    "fences_signalled"]
             before = signalled()
             t0 = time.time()
             a.run("for v in 2 3 4 5 6; do vmbuf signal %s $v; done" % hh)
@@ -451,14 +452,14 @@ def scenario_fast_fence(t):
             assert signalled() == before + 1, (before, signalled())
             out = kit.ctl("wait", hh, "6", "-t", "1000").decode()
             assert "reached 6" in out, out
-            a.run("echo 20 > /sys/module/vmbuf/parameters/fast_signal_ms")
+            a.param("fast_signal_ms", signal_ms)
             a.release("4")
         # An error travels through the daemon and reaches the waiter; the timeline goes on.
         # On a fast timeline the signaller also rings the waiter sleeping with no fence
         # (20 s of it), which then asks the daemon: it has the error within seconds.
         wakes(b, h, 45, lambda: a.run("vmbuf signal %s 45 -e 5" % h), "error EIO", within=10)
         if fast:
-            b.run("echo 10 > /sys/module/vmbuf/parameters/fast_wait_ms")
+            b.param("fast_wait_ms", wait_ms)
         wakes(b, h, 46, lambda: a.run("vmbuf signal %s 46" % h), "reached 46")
         # A revoked export's waiters end with ECANCELED; a new fast export works.
         wakes(b, h, 100, lambda: a.run("vmbuf revoke " + h), "error ECANCELED")
@@ -599,7 +600,7 @@ def scenario_stalled_daemon(t):
     can be killed."""
     with t.kit("stalled", {"a": {}}, {"p": ("16M", ["a"])}) as kit:
         a = kit.boot("a")
-        a.run("echo 2000 > /sys/module/vmbuf/parameters/timeout_ms")
+        a.param("timeout_ms", 2000)
         procs = "ps -o stat,comm | grep -c '^[DS].* vmbuf$'"
         kit.daemon.send_signal(signal.SIGSTOP)
         try:
@@ -647,7 +648,7 @@ def scenario_lost_events(t):
     with t.kit("lostev", {"a": {}, "b": {"fence-timeout-ms": "20000"}},
                    {"p": ("16M", ["a", "b"])}) as kit:
         a, b = kit.boot("a", "b")
-        b.run("echo 1024 > /sys/module/vmbuf/parameters/max_fences_per_user")
+        b.param("max_fences_per_user", 1024)
         a.hold("7", "fence_flood export p b %d" % n, suffix="", ready="exported %d" % n,
                timeout=120)
         b.hold("7", "fence_flood wait %d 1 15000" % n, suffix="", ready="armed %d" % n,
@@ -711,7 +712,7 @@ def scenario_unprivileged(t):
         _, evuser = b.run("cat /tmp/evuser")
         assert h not in evuser and "TIMELINE" not in evuser, evuser
         # The user imports by name: its own view now has the handle; fences are capped.
-        b.run("echo 8 > /sys/module/vmbuf/parameters/max_fences_per_user")
+        b.param("max_fences_per_user", 8)
         out = b.hold("8", nobody + "vmbuf import -n cam -c 0x42")
         assert "check 0x42 ok" in out, out
         b.tell("8", "watch 8 100", "watching 8")
